@@ -1,0 +1,1 @@
+"""tradeday's command line: argument parsing and printing only."""

@@ -1,0 +1,1 @@
+"""Daily reports: pure computations over the fills journal, and rendering."""

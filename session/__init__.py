@@ -1,0 +1,1 @@
+"""The trading day: configuration, calendar, checks, supervision, notifications."""

@@ -1,0 +1,16 @@
+"""The one exit-code table (README "Exit codes"); every command uses these values."""
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0  # also "no session today"
+    PRECHECK_FAILED = 1
+    USAGE = 2
+    CONFIG_INVALID = 3
+    ENGINE_FAILED = 4
+    EOD_FAILED = 5
+    LOCKED = 6
+    SIGINT = 130
+    SIGTERM = 143

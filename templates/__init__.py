@@ -1,0 +1,1 @@
+"""Jinja templates shipped with tradeday (a package so wheels carry them)."""

@@ -1,0 +1,102 @@
+"""tradeday config validate | show | history | diff A B."""
+from __future__ import annotations
+
+import typer
+
+from cli.common import ConfigOpt, JsonOpt, out, print_json, print_table
+
+app = typer.Typer(help="Validate, show and compare configuration versions.", no_args_is_help=True)
+
+
+@app.command("validate")
+def validate(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+    """Load and validate the config; exit 0 when valid, 3 when not."""
+    from cli.common import load
+
+    cfg = load(config)
+    if json_out:
+        print_json({"ok": True, "config": str(cfg.path), "sha256": cfg.sha256, "warnings": cfg.warnings})
+    else:
+        out(f"{cfg.path}: valid (sha256 {cfg.sha256[:12]}, mode {cfg.mode}, "
+            f"calendar {cfg.market.calendar}, {len(cfg.engines)} engine(s))")
+
+
+@app.command("show")
+def show(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+    """Print the effective config with defaults filled in and secrets masked."""
+    import yaml
+
+    from cli.common import load
+    from session.config import masked_data
+
+    cfg = load(config)
+    data = masked_data(cfg)
+    if json_out:
+        print_json(data)
+    else:
+        out(f"# {cfg.path} (sha256 {cfg.sha256[:12]}); secrets masked")
+        out(yaml.safe_dump(data, sort_keys=False, allow_unicode=True).rstrip())
+
+
+@app.command("history")
+def history(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+    """List the config versions kept under {artifacts}/config-history/."""
+    from cli.common import load
+    from session.config_history import ConfigHistory
+
+    cfg = load(config)
+    versions = ConfigHistory(cfg.config_history_dir).versions()
+    if json_out:
+        print_json(versions)
+        return
+    if not versions:
+        out("no config versions recorded yet")
+        return
+    print_table(
+        f"config history ({cfg.config_history_dir})",
+        ["sha256", "first seen", "last used", "uses", "source"],
+        [[v["sha256"][:12], v.get("first_seen", ""), v.get("last_used", ""), str(v.get("uses", "")),
+          ", ".join(v.get("sources", []))] for v in versions],
+    )
+
+
+@app.command("diff")
+def diff(
+    a: str = typer.Argument(..., help="A version hash prefix (see `config history`) or a YAML file"),
+    b: str = typer.Argument(..., help="Another version hash prefix or YAML file"),
+    config: ConfigOpt = None,
+) -> None:
+    """Show what changed between two config versions (secrets masked)."""
+    import difflib
+
+    from cli.common import load
+    from session.config_history import ConfigHistory
+    from session.redact import GLOBAL_REDACTOR
+
+    cfg = load(config, record=False)
+    history = ConfigHistory(cfg.config_history_dir)
+    label_a, text_a = history.resolve(a)
+    label_b, text_b = history.resolve(b)
+    lines = list(difflib.unified_diff(_masked_lines(text_a), _masked_lines(text_b), label_a, label_b))
+    if not lines:
+        out("no differences")
+        return
+    for line in lines:
+        out(GLOBAL_REDACTOR(line.rstrip("\n")))
+
+
+def _masked_lines(text: str) -> list[str]:
+    """Mask values of secret-looking keys line by line, keeping comments and layout."""
+    import re
+
+    secret_line = re.compile(
+        r"^(\s*-?\s*[\w.-]*(token|password|secret|api_key|webhook_url|apikey|passwd)[\w.-]*\s*:\s*)(\S.*)$",
+        re.IGNORECASE,
+    )
+    out_lines = []
+    for line in text.splitlines(keepends=True):
+        m = secret_line.match(line.rstrip("\n"))
+        out_lines.append(f"{m.group(1)}***\n" if m else line)
+    return out_lines
+
+

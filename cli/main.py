@@ -1,0 +1,73 @@
+"""The ``tradeday`` console script: a thin Typer app; each subcommand lives in its own module."""
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from cli import calendar_cmd, config_cmd, precheck_cmd
+
+app = typer.Typer(
+    name="tradeday",
+    help="Run an algorithmic trader's market day: prechecks, engines, end of day, reports.",
+    no_args_is_help=True,
+    add_completion=False,
+    # Tracebacks are printed by main() below, redacted; Typer's pretty printer could show
+    # local variables (secrets) and would bypass the redactor.
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"tradeday {version('tradeday')}")
+        except PackageNotFoundError:
+            typer.echo("tradeday (not installed)")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit"),
+) -> None:
+    """Run an algorithmic trader's market day: prechecks, engines, end of day, reports."""
+
+
+app.command("calendar", help=calendar_cmd.__doc__)(calendar_cmd.calendar)
+app.add_typer(config_cmd.app, name="config")
+app.command("precheck", help=precheck_cmd.__doc__)(precheck_cmd.precheck)
+
+INTERNAL_ERROR = 70  # README exit-code table: a bug in tradeday, not a user mistake
+
+
+def main(argv: list[str] | None = None) -> None:
+    from session.errors import TradedayError
+
+    try:
+        app(args=argv, prog_name="tradeday")
+    except TradedayError as exc:
+        from cli.common import err
+
+        err(f"tradeday: error: {exc}")
+        for extra in getattr(exc, "details", [])[1:]:
+            err(f"tradeday: error: {extra}")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # a bug: show where, but never a secret
+        import traceback
+
+        from cli.common import err
+
+        err("".join(traceback.format_exception(exc)).rstrip())
+        err(f"tradeday: internal error ({exc.__class__.__name__}); please report it with the log above")
+        sys.exit(INTERNAL_ERROR)
+
+
+if __name__ == "__main__":
+    main()

@@ -58,7 +58,9 @@ def calendar(
             return
     rows = []
     for d in days:
-        if not d.known:
+        if not d.known and d.special_session:
+            status = f"UNKNOWN ({d.special_session} announced; times not yet published)"
+        elif not d.known:
             status = "UNKNOWN (no holiday data for this year)"
         elif d.special_session:
             status = f"special: {d.special_session}"

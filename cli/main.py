@@ -5,7 +5,7 @@ import sys
 
 import typer
 
-from cli import calendar_cmd, config_cmd, precheck_cmd
+from cli import calendar_cmd, config_cmd, precheck_cmd, run_cmd, status_cmd
 
 app = typer.Typer(
     name="tradeday",
@@ -41,6 +41,8 @@ def _root(
 app.command("calendar", help=calendar_cmd.__doc__)(calendar_cmd.calendar)
 app.add_typer(config_cmd.app, name="config")
 app.command("precheck", help=precheck_cmd.__doc__)(precheck_cmd.precheck)
+app.command("run", help=run_cmd.__doc__)(run_cmd.run)
+app.command("status", help=status_cmd.__doc__)(status_cmd.status)
 
 INTERNAL_ERROR = 70  # README exit-code table: a bug in tradeday, not a user mistake
 

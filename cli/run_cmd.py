@@ -1,0 +1,48 @@
+"""Run the trading day: prechecks, wait for the open, supervise the engines, stop at the close, end of day."""
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from cli.common import ConfigOpt, JsonOpt, LogLevel, LogLevelOpt, ModeOpt
+
+
+def run(
+    config: ConfigOpt = None,
+    mode: ModeOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Prechecks only; print the precheck report")] = False,
+    no_analytics: Annotated[bool, typer.Option("--no-analytics", help="End of day without the analytics step")] = False,
+    no_backtest: Annotated[bool, typer.Option("--no-backtest", help="End of day without the backtest step")] = False,
+    no_eod: Annotated[bool, typer.Option("--no-eod", help="Skip the end of day")] = False,
+    start_now: Annotated[bool, typer.Option("--start-now", help="Do not wait for the calendar; start now")] = False,
+    duration: Annotated[Optional[str], typer.Option("--duration", help="Bound the session, e.g. 30s, 5m")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Keep engine output off the console (cron mail)")] = False,
+    confirm_live: Annotated[bool, typer.Option("--confirm-live", help="Required to trade live")] = False,
+    forever: Annotated[bool, typer.Option("--forever", help="After a session, sleep until the next one")] = False,
+    json_out: JsonOpt = False,
+    log_level: LogLevelOpt = LogLevel.INFO,
+) -> None:
+    """Run the trading day: prechecks, wait for the open, supervise the engines, stop at the close, end of day."""
+    from cli.common import load, setup_logging
+    from session.day import DayRun, RunOptions
+    from session.durations import parse_duration
+    from session.errors import UsageError
+    from session.modes import resolve_mode
+
+    setup_logging(log_level)
+    seconds = None
+    if duration is not None:
+        try:
+            seconds = parse_duration(duration)
+        except ValueError as exc:
+            raise UsageError(f"--duration: {exc}") from None
+        if seconds <= 0:
+            raise UsageError("--duration must be more than 0s")
+    cfg = load(config)
+    effective = resolve_mode(cfg.mode, mode.value if mode else None, confirm_live=confirm_live,
+                             require_confirmation=not dry_run, config_label=str(cfg.path))
+    options = RunOptions(mode=effective, dry_run=dry_run, no_analytics=no_analytics, no_backtest=no_backtest,
+                         no_eod=no_eod, start_now=start_now, duration=seconds, quiet=quiet, forever=forever,
+                         as_json=json_out, log_level=log_level.value)
+    raise typer.Exit(DayRun(cfg, options).run())

@@ -1,0 +1,56 @@
+"""Shared test helpers: run the real `tradeday` console script, write configs, scan for secrets."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+TRADEDAY = str(Path(sys.executable).parent / "tradeday")
+
+
+def run_tradeday(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
+                 timeout: float = 60, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script as cron would: a fresh process, its own cwd."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEDAY_")}
+    full_env.update(env or {})
+    return subprocess.run([TRADEDAY, *args], capture_output=True, text=True, env=full_env,
+                          cwd=str(cwd) if cwd else None, timeout=timeout, input=input)
+
+
+def write_config(folder: Path, text: str, name: str = "tradeday.yaml") -> Path:
+    path = folder / name
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+def assert_no_secrets(texts: list[str] | str, secrets: list[str]) -> None:
+    if isinstance(texts, str):
+        texts = [texts]
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text, f"secret value leaked: {secret[:3]}… in output"
+
+
+def read_tree(folder: Path) -> list[str]:
+    """Every readable file's text under ``folder`` (logs, reports, state) for secret scans."""
+    texts = []
+    for p in folder.rglob("*"):
+        if p.is_file():
+            try:
+                texts.append(p.read_text(encoding="utf-8", errors="replace"))
+            except OSError:
+                pass
+    return texts
+
+
+@pytest.fixture
+def cli_home(tmp_path: Path) -> Path:
+    """A working directory unrelated to the config, as cron's $HOME would be."""
+    home = tmp_path / "home"
+    home.mkdir()
+    return home

@@ -229,12 +229,26 @@ class IbkrConfig(Model):
     timeout: Duration = 5.0
 
 
+BrokerKind = Literal["none", "kite", "ibkr"]
+
+
 class BrokerConfig(Model):
-    kind: Literal["none", "kite", "ibkr"] = "none"
+    # One broker, or a list for a setup whose engines use both (each gets its checks).
+    kind: BrokerKind | list[Literal["kite", "ibkr"]] = "none"
     kite: KiteConfig = Field(default_factory=KiteConfig)
     ibkr: IbkrConfig = Field(default_factory=IbkrConfig)
     # copilot_quant seeds say paper_trading: true/false; checked against `mode`.
     paper_trading: bool | None = None
+
+    @property
+    def kinds(self) -> list[str]:
+        """The brokers in use: [], ["kite"], ["ibkr"] or both."""
+        if isinstance(self.kind, list):
+            return list(dict.fromkeys(self.kind))
+        return [] if self.kind == "none" else [self.kind]
+
+    def uses(self, name: str) -> bool:
+        return name in self.kinds
 
     @model_validator(mode="before")
     @classmethod

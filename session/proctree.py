@@ -21,7 +21,6 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import psutil
@@ -86,29 +85,32 @@ def collect_engine_processes(leader_pid: int, token: str | None = None) -> list[
     return list(found.values())
 
 
-def _group_in_use(leader_pid: int, procs: Iterable[psutil.Process]) -> bool:
-    """Whether a collected process is still in the engine's group.
+def _signal_all(leader_pid: int, procs: list[psutil.Process], sig: int, *, whole_group: bool = True) -> None:
+    """Signal each process exactly once: a second SIGTERM can land while an engine's
+    runtime is already shutting down with default handlers back, and kill it mid-cleanup.
 
-    Only then is ``killpg(leader_pid)`` safe: the kernel never hands out a pid that is
-    still some group's id, but once the group is empty the number may be reused.
+    With ``whole_group``, members of the engine's group get it through ``killpg`` (which
+    also reaches members forked after the collection) and the others one by one. ``killpg``
+    is used only while a collected process is still in the group: the kernel never hands
+    out a pid that is some group's id, but once the group is empty the number may be reused.
     """
+    outside: list[psutil.Process] = []
+    group_in_use = False
     for proc in procs:
         try:
-            if os.getpgid(proc.pid) == leader_pid:
-                return True
+            in_group = os.getpgid(proc.pid) == leader_pid
         except OSError:
             continue
-    return False
-
-
-def _signal_all(leader_pid: int, procs: list[psutil.Process], sig: int) -> None:
-    if _group_in_use(leader_pid, procs):
+        if in_group and whole_group:
+            group_in_use = True
+        else:
+            outside.append(proc)
+    if group_in_use:
         try:
-            # The group signal also reaches members forked after the collection.
             os.killpg(leader_pid, sig)
         except (ProcessLookupError, PermissionError):
             pass
-    for proc in procs:
+    for proc in outside:
         try:
             # psutil refuses to signal a pid that was reused by another process.
             proc.send_signal(sig)
@@ -163,7 +165,7 @@ def stop_engine_processes(
                     return result
                 fresh = [p for p in procs if p.pid not in signalled_pids]
                 if fresh:
-                    _signal_all(leader_pid, fresh, stop_signal)
+                    _signal_all(leader_pid, fresh, stop_signal, whole_group=False)
                     signalled_pids.update(p.pid for p in fresh)
                     result.signalled += len(fresh)
             if kill_now is not None:

@@ -791,11 +791,11 @@ class Supervisor:
         clean = code == 0 and not hung
         description = _describe_exit(code)
         engine.log.note(
-            f"pid {run.pid} {description} after {runtime:.1f}s" + (" (hung)" if hung else "") + (" (failed start)" if failed_start else "")
+            f"pid {run.pid} {description} after {runtime:.2f}s" + (" (hung)" if hung else "") + (" (failed start)" if failed_start else "")
         )
         self._logger.log(
             logging.INFO if clean else logging.WARNING,
-            "engine %s (pid %s) %s after %.1fs%s",
+            "engine %s (pid %s) %s after %.2fs%s",
             spec.name,
             run.pid,
             description,

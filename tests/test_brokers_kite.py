@@ -6,6 +6,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from datetime import datetime, timedelta, timezone
@@ -352,6 +353,13 @@ def test_probe_bad_gateway_is_a_server_error_not_a_pass(kite: FakeKiteServer) ->
     assert "<html>" not in result.message
 
 
+def test_probe_json_server_error_is_a_server_error(kite: FakeKiteServer) -> None:
+    kite.mode = "server_error"
+    result = probe_kite(API_KEY, ACCESS_TOKEN, root=kite.root, timeout=TIMEOUT)
+    assert result.status == "server"
+    assert result.message == "Kite server error (HTTP 500): Something went wrong. Please try again."
+
+
 def test_probe_hanging_server_returns_within_the_timeout(kite: FakeKiteServer) -> None:
     kite.mode = "hang"
     started = time.monotonic()
@@ -360,6 +368,28 @@ def test_probe_hanging_server_returns_within_the_timeout(kite: FakeKiteServer) -
     assert result.status == "network"
     assert result.message == f"no answer from Kite at 127.0.0.1:{kite.port} within 1s"
     assert TIMEOUT * 0.9 <= elapsed < TIMEOUT + 1.0
+
+
+def test_fake_kite_stops_promptly_while_a_request_hangs() -> None:
+    import requests
+
+    server = FakeKiteServer(mode="hang").start()
+    caller = threading.Thread(target=lambda: _ignore_errors(requests.get, f"{server.root}/user/profile", timeout=30))
+    caller.start()
+    while not server.requests:
+        time.sleep(0.01)
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 1.0
+    caller.join(5)
+    assert not caller.is_alive()  # the hanging handler was released and the connection closed
+
+
+def _ignore_errors(func, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    try:
+        func(*args, **kwargs)
+    except Exception:
+        pass
 
 
 def test_probe_nothing_listening_is_a_network_error() -> None:
@@ -379,7 +409,7 @@ def test_probe_scrubs_secrets_a_server_echoes_back(kite: FakeKiteServer) -> None
     assert result.message == "token rejected by Kite: Token *** for key *** has expired. Log in again."
 
 
-@pytest.mark.parametrize("mode", ["ok", "token_error", "bad_gateway", "hang", "refused"])
+@pytest.mark.parametrize("mode", ["ok", "token_error", "bad_gateway", "server_error", "hang", "refused"])
 def test_no_secret_in_any_probe_output(
     mode: str, kite: FakeKiteServer, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -418,6 +448,7 @@ def test_fetch_trades_empty_day(kite: FakeKiteServer) -> None:
     [
         ("token_error", "could not fetch today's trades from Kite: token rejected by Kite"),
         ("bad_gateway", "could not fetch today's trades from Kite: Kite answered with an error page"),
+        ("server_error", "could not fetch today's trades from Kite: Kite server error (HTTP 500)"),
         ("hang", "could not fetch today's trades from Kite: no answer from Kite at 127.0.0.1"),
         ("refused", "could not fetch today's trades from Kite: cannot connect to Kite at 127.0.0.1"),
     ],

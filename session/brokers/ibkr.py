@@ -33,6 +33,7 @@ CLIENT_ID_IN_USE = 326
 
 # Extra wait beyond the caller's timeout before a probe is abandoned (see run_with_deadline).
 _DEADLINE_GRACE_S = 0.5
+_MIN_CONNECT_BUDGET_S = 0.25
 
 IbkrStatus = Literal["ok", "refused", "timeout", "client_id_in_use", "error"]
 
@@ -67,23 +68,19 @@ def probe_ibkr(host: str, port: int, client_id: int, *, timeout: float = 5.0) ->
     """
     _quiet_library_logging()
     where = f"{host}:{port}"
-    try:
-        # Imported here, in the caller's thread and before the clock starts: a cold
-        # import (~0.3 s) is not TWS's latency and must not eat into the timeout.
-        import ib_async  # noqa: F401
-    except ImportError:
-        return IbkrProbeResult("error", "the ib_async package is not installed (pip install ib_async)")
-    started = time.monotonic()
+    # The deadline counts from the call, so the whole probe (a cold import of ib_async
+    # included) stays within timeout + grace: that is the promise to the precheck.
+    called = time.monotonic()
 
     def elapsed_ms() -> float:
-        return (time.monotonic() - started) * 1000.0
+        return (time.monotonic() - called) * 1000.0
 
     def on_deadline() -> IbkrProbeResult:
         return IbkrProbeResult("timeout", _timeout_message(where, timeout), latency_ms=elapsed_ms())
 
     def work() -> IbkrProbeResult:
         # asyncio.run: a new loop owned by this (new) thread, closed afterwards.
-        return asyncio.run(_probe(host, port, client_id, timeout, started))
+        return asyncio.run(_probe(host, port, client_id, timeout, called))
 
     try:
         return run_with_deadline(work, timeout + _DEADLINE_GRACE_S, on_deadline, name="ibkr-probe")
@@ -93,13 +90,20 @@ def probe_ibkr(host: str, port: int, client_id: int, *, timeout: float = 5.0) ->
         )
 
 
-async def _probe(host: str, port: int, client_id: int, timeout: float, started: float) -> IbkrProbeResult:
+async def _probe(host: str, port: int, client_id: int, timeout: float, called: float) -> IbkrProbeResult:
     where = f"{host}:{port}"
+    try:
+        from ib_async import IB, StartupFetchNONE
+    except ImportError:
+        return IbkrProbeResult("error", "the ib_async package is not installed (pip install ib_async)")
+    # Latency is TWS's: measured from after the (possibly cold) import of ib_async.
+    started = time.monotonic()
+    # What is left of the caller's timeout after the import (floored, so that a slow
+    # import never leaves the connection no time at all).
+    budget = max(timeout - (started - called), min(timeout, _MIN_CONNECT_BUDGET_S))
 
     def elapsed_ms() -> float:
         return (time.monotonic() - started) * 1000.0
-
-    from ib_async import IB, StartupFetchNONE
 
     ib = IB()
     errors: list[tuple[int, str]] = []
@@ -111,23 +115,22 @@ async def _probe(host: str, port: int, client_id: int, timeout: float, started: 
         if code == CLIENT_ID_IN_USE:
             id_in_use.set()
 
-    def on_api_error(text: str) -> None:
-        # The socket closed before the API was ready (ib_async goes on waiting for its
-        # own timeout; there is no point in that).
-        if "Peer closed connection" in str(text):
-            peer_closed.set()
+    def on_socket_closed(*args: Any) -> None:
+        # TWS / the gateway dropped the connection before the API was ready (e.g. a host
+        # not in its trusted IPs). ib_async would go on waiting for its own timeout.
+        peer_closed.set()
 
     ib.errorEvent += on_error
-    ib.client.apiError += on_api_error
+    ib.client.conn.disconnected += on_socket_closed
     # readonly + no startup fetch: the probe only needs the handshake, so it asks TWS for
     # nothing but what connectAsync always requests (positions).
     connecting = asyncio.ensure_future(
-        ib.connectAsync(host, port, clientId=client_id, timeout=timeout, readonly=True, fetchFields=StartupFetchNONE)
+        ib.connectAsync(host, port, clientId=client_id, timeout=budget, readonly=True, fetchFields=StartupFetchNONE)
     )
     id_wait = asyncio.ensure_future(id_in_use.wait())
     closed_wait = asyncio.ensure_future(peer_closed.wait())
     try:
-        await asyncio.wait({connecting, id_wait, closed_wait}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({connecting, id_wait, closed_wait}, timeout=budget, return_when=asyncio.FIRST_COMPLETED)
         if id_in_use.is_set():
             return IbkrProbeResult(
                 "client_id_in_use",
@@ -139,8 +142,8 @@ async def _probe(host: str, port: int, client_id: int, timeout: float, started: 
             if peer_closed.is_set():
                 return IbkrProbeResult(
                     "error",
-                    f"{where} closed the API connection during the handshake "
-                    f"(client id {client_id} in use, or this host is not allowed to connect)",
+                    f"{where} accepted the connection and then closed it during the API handshake: "
+                    "is this host in the trusted IPs of TWS/IB Gateway (or 'localhost only' set)?",
                     latency_ms=elapsed_ms(),
                 )
             return IbkrProbeResult("timeout", _timeout_message(where, timeout), latency_ms=elapsed_ms())
@@ -151,7 +154,7 @@ async def _probe(host: str, port: int, client_id: int, timeout: float, started: 
         accounts = [str(a) for a in ib.managedAccounts()]
         connected_ms = elapsed_ms()
         server_time: datetime | None = None
-        remaining = max(timeout - (time.monotonic() - started), 0.2)
+        remaining = max(budget - (time.monotonic() - started), 0.2)
         try:
             tws_time = await asyncio.wait_for(ib.reqCurrentTimeAsync(), remaining)
             server_time = tws_time.astimezone(timezone.utc)
@@ -169,7 +172,7 @@ async def _probe(host: str, port: int, client_id: int, timeout: float, started: 
                 task.cancel()
         await asyncio.gather(connecting, id_wait, closed_wait, return_exceptions=True)
         ib.errorEvent -= on_error
-        ib.client.apiError -= on_api_error
+        ib.client.conn.disconnected -= on_socket_closed
         ib.disconnect()
         # One loop turn so the transport's connection_lost runs before asyncio.run
         # closes the loop (otherwise: "Event loop is closed" noise at exit).
@@ -183,12 +186,13 @@ def _connect_failure(
         return IbkrProbeResult("refused", f"TWS/IB Gateway not running on {where}", latency_ms=latency_ms)
     if isinstance(failure, (asyncio.TimeoutError, TimeoutError)):
         return IbkrProbeResult("timeout", _timeout_message(where, timeout), latency_ms=latency_ms)
-    detail = str(failure) or type(failure).__name__
+    if isinstance(failure, OSError) and failure.strerror:
+        detail = failure.strerror  # "Name or service not known", "No route to host"...
+    else:
+        detail = str(failure) or type(failure).__name__
     if errors:
         code, text = errors[-1]
         detail += f" (TWS error {code}: {text})"
-    if isinstance(failure, OSError) and failure.strerror:
-        detail = failure.strerror
     return IbkrProbeResult("error", " ".join(f"cannot connect to {where}: {detail}".split()), latency_ms=latency_ms)
 
 

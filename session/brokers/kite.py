@@ -45,6 +45,7 @@ ACCESS_TOKEN_ENV = "KITE_ACCESS_TOKEN"
 
 # Extra wait beyond the caller's timeout before a probe is abandoned (see run_with_deadline).
 _DEADLINE_GRACE_S = 0.5
+_MIN_REQUEST_TIMEOUT_S = 0.25
 _MAX_MESSAGE_CHARS = 300
 
 KiteStatus = Literal["ok", "token", "network", "server", "error"]
@@ -215,23 +216,19 @@ def probe_kite(api_key: str, access_token: str, *, root: str = DEFAULT_ROOT, tim
     if not api_key or not access_token:
         missing = "API key" if not api_key else "access token"
         return KiteProbeResult("token", f"no {missing} to check", latency_ms=0.0)
-    try:
-        # Imported here, before the clock starts: a cold import (~0.2-0.5 s) is not
-        # Kite's latency and must not eat into the timeout.
-        import kiteconnect  # noqa: F401
-    except ImportError:
-        return KiteProbeResult("error", "the kiteconnect package is not installed (pip install kiteconnect)")
-    started = time.monotonic()
+    # The deadline counts from the call, so the whole probe (a cold import of the client
+    # library included) stays within timeout + grace: that is the promise to the precheck.
+    called = time.monotonic()
 
     def elapsed_ms() -> float:
-        return (time.monotonic() - started) * 1000.0
+        return (time.monotonic() - called) * 1000.0
 
     def on_deadline() -> KiteProbeResult:
         return KiteProbeResult("network", f"no answer from Kite at {host} within {timeout:g}s", latency_ms=elapsed_ms())
 
     try:
         result = run_with_deadline(
-            lambda: _probe_kite_now(api_key, access_token, root, timeout, started),
+            lambda: _probe_kite_now(api_key, access_token, root, timeout, called),
             timeout + _DEADLINE_GRACE_S,
             on_deadline,
             name="kite-probe",
@@ -242,8 +239,13 @@ def probe_kite(api_key: str, access_token: str, *, root: str = DEFAULT_ROOT, tim
     return result
 
 
-def _probe_kite_now(api_key: str, access_token: str, root: str, timeout: float, started: float) -> KiteProbeResult:
-    kite, seen = _client(api_key, access_token, root, timeout)
+def _probe_kite_now(api_key: str, access_token: str, root: str, timeout: float, called: float) -> KiteProbeResult:
+    try:
+        kite, seen = _client(api_key, access_token, root, timeout, called)
+    except ImportError:
+        return KiteProbeResult("error", "the kiteconnect package is not installed (pip install kiteconnect)")
+    # Latency is Kite's: measured from after the (possibly cold) import of the client.
+    started = time.monotonic()
     try:
         try:
             profile = kite.profile()
@@ -307,13 +309,14 @@ def fetch_kite_trades(
 
     if not api_key or not access_token:
         raise fail("token", "no API key or access token")
-    try:
-        import kiteconnect  # noqa: F401  (before the clock starts, as in probe_kite)
-    except ImportError:
-        raise fail("error", "the kiteconnect package is not installed (pip install kiteconnect)") from None
+
+    called = time.monotonic()
 
     def work() -> tuple[str, Any]:
-        kite, seen = _client(api_key, access_token, root, timeout)
+        try:
+            kite, seen = _client(api_key, access_token, root, timeout, called)
+        except ImportError:
+            return "error", "the kiteconnect package is not installed (pip install kiteconnect)"
         try:
             return "ok", kite.trades()
         except Exception as exc:
@@ -338,16 +341,17 @@ def fetch_kite_trades(
 # --------------------------------------------------------------------------- helpers
 
 
-def _client(api_key: str, access_token: str, root: str, timeout: float) -> tuple[Any, dict[str, Any]]:
+def _client(api_key: str, access_token: str, root: str, timeout: float, called: float) -> tuple[Any, dict[str, Any]]:
     """A KiteConnect client plus a dict filled with the status and Date of its last reply.
 
     kiteconnect sends every call through ``self.reqsession`` (a requests.Session) and
     keeps only the decoded body; a response hook on that session sees the raw reply, so
-    the Date header is read from the same request, not from a second one.
+    the Date header is read from the same request, not from a second one. The request
+    gets what is left of ``timeout`` (counted from ``called``) after the import.
     """
     from kiteconnect import KiteConnect
 
-    kite = KiteConnect(api_key, root=root, timeout=timeout)
+    kite = KiteConnect(api_key, root=root, timeout=_remaining(timeout, called))
     kite.set_access_token(access_token)
     seen: dict[str, Any] = {}
 
@@ -357,6 +361,16 @@ def _client(api_key: str, access_token: str, root: str, timeout: float) -> tuple
 
     kite.reqsession.hooks["response"].append(remember)
     return kite, seen
+
+
+def _remaining(timeout: float, called: float) -> float:
+    """The part of ``timeout`` left for the request after the client library was imported.
+
+    A cold ``import kiteconnect`` takes a few tenths of a second; giving the request
+    only what is left keeps the whole call near ``timeout``. The floor keeps a slow
+    import from leaving the request no time at all.
+    """
+    return max(timeout - (time.monotonic() - called), min(timeout, _MIN_REQUEST_TIMEOUT_S))
 
 
 def _classify_failure(exc: Exception, http_status: int | None, host: str, timeout: float) -> tuple[KiteStatus, str]:

@@ -33,12 +33,12 @@ def build_context(config: "TradedayConfig", mode: str, *, now: datetime | None =
                   environ: dict[str, str] | None = None) -> CheckContext:
     from session.calendar import MarketCalendar
 
-    cal = calendar or MarketCalendar.from_market_config(config.market)
-    now = now or datetime.now(timezone.utc)
-    today = cal.session(cal.today(now))
-    return CheckContext(config=config, mode=mode, now=now, environ=dict(os.environ if environ is None else environ),
-                        calendar=cal, today=today, start_now=start_now, notify_test=notify_test,
-                        own_lock=own_lock)
+    def factory() -> "MarketCalendar":
+        return calendar or MarketCalendar.from_market_config(config.market)
+
+    return CheckContext(config, mode, now or datetime.now(timezone.utc),
+                        dict(os.environ if environ is None else environ), factory,
+                        start_now=start_now, notify_test=notify_test, own_lock=own_lock)
 
 
 def run_precheck(config: "TradedayConfig", mode: str, *, only: Iterable[str] = (), skip: Iterable[str] = (),

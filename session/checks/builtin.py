@@ -97,7 +97,7 @@ def check_config(ctx: CheckContext) -> list[CheckResult]:
     if not enabled:
         results.append(error("config.E002", "no engines configured: `run` would have nothing to supervise",
                              "add an entry under engines: with name and command"))
-    if cfg.broker.kind == "ibkr" and cfg.broker.ibkr.probe_client_id == cfg.broker.ibkr.client_id:
+    if cfg.broker.uses("ibkr") and cfg.broker.ibkr.probe_client_id == cfg.broker.ibkr.client_id:
         results.append(error("config.E003",
                              f"broker.ibkr.probe_client_id equals client_id ({cfg.broker.ibkr.client_id})",
                              "give tradeday's probe its own id so it never takes the engine's"))
@@ -116,7 +116,7 @@ def _kite_credentials(ctx: CheckContext):  # type: ignore[no-untyped-def]
 
 @register("secrets", tags=("broker",))
 def check_secrets(ctx: CheckContext) -> list[CheckResult]:
-    if ctx.config.broker.kind != "kite":
+    if not ctx.config.broker.uses("kite"):
         return [info("secrets.I002", f"no secrets files needed for broker kind '{ctx.config.broker.kind}'")]
     from session.brokers.kite import file_permission_problem
     from session.errors import ConfigError
@@ -145,29 +145,31 @@ def check_secrets(ctx: CheckContext) -> list[CheckResult]:
     if not results or all(r.level.name == "WARNING" for r in results):
         results.insert(0, info("secrets.I001",
                                f"Kite API key from {creds.api_key_source}, access token from {creds.access_token_source}"))
-    ctx.set_fact("kite.credentials", creds)
     return results
 
 
 # --- brokers ------------------------------------------------------------------------------------
 
-def _broker_timeout(ctx: CheckContext) -> float:
-    b = ctx.config.broker
-    return (b.kite.timeout if b.kind == "kite" else b.ibkr.timeout) + 2.0
+def _kite_timeout(ctx: CheckContext) -> float:
+    return ctx.config.broker.kite.timeout + 2.0
 
 
-@register("kite", tags=("broker", "network"), depends=("secrets",), timeout=_broker_timeout)
+def _ibkr_timeout(ctx: CheckContext) -> float:
+    return ctx.config.broker.ibkr.timeout + 2.0
+
+
+# No dependency on `secrets`: the probe should start at once, not after pandas has warmed
+# up in another thread; reading two small env files twice costs nothing.
+@register("kite", tags=("broker", "network"), timeout=_kite_timeout)
 def check_kite(ctx: CheckContext) -> list[CheckResult]:
-    if ctx.config.broker.kind != "kite":
+    if not ctx.config.broker.uses("kite"):
         return [info("kite.I002", "broker is not Kite; skipped")]
     from session.brokers.kite import probe_kite, token_is_stale
 
-    creds = ctx.facts.get("kite.credentials")
-    if creds is None:
-        try:
-            creds = _kite_credentials(ctx)
-        except Exception:
-            creds = None
+    try:
+        creds = _kite_credentials(ctx)
+    except Exception:
+        creds = None
     if creds is None or not creds.api_key or not creds.access_token:
         return [error("kite.E005", "cannot check the Kite login without an API key and access token",
                       "see the secrets check")]
@@ -198,10 +200,10 @@ def check_kite(ctx: CheckContext) -> list[CheckResult]:
                   "check the network / api.kite.trade status; the token was NOT validated")]
 
 
-@register("ibkr", tags=("broker", "network"), timeout=_broker_timeout)
+@register("ibkr", tags=("broker", "network"), timeout=_ibkr_timeout)
 def check_ibkr(ctx: CheckContext) -> list[CheckResult]:
     cfg = ctx.config.broker
-    if cfg.kind != "ibkr":
+    if not cfg.uses("ibkr"):
         return [info("ibkr.I002", "broker is not IBKR; skipped")]
     from session.brokers.ibkr import paper_live_problems, probe_ibkr
 

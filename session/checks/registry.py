@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
@@ -60,24 +60,46 @@ def error(id: str, message: str, hint: str = "") -> CheckResult:
     return CheckResult(id, Level.ERROR, message, hint)
 
 
-@dataclass
 class CheckContext:
-    """What checks read. ``facts`` carries values between dependent checks (broker clocks)."""
+    """What checks read. ``facts`` carries values between dependent checks (broker clocks).
 
-    config: "TradedayConfig"
-    mode: str
-    now: datetime
-    environ: dict[str, str]
-    calendar: "MarketCalendar"
-    today: "SessionDay"
-    start_now: bool = False  # run --start-now: calendar/clock-window problems report, do not abort
-    notify_test: bool = False
-    own_lock: bool = False  # the caller (run) holds today's lock itself
-    facts: dict[str, Any] = field(default_factory=dict)
-    _facts_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    The calendar is built on first use: it loads pandas (~1 s cold), and the network checks,
+    which do not need it, should not wait for that.
+    """
+
+    def __init__(self, config: "TradedayConfig", mode: str, now: datetime, environ: dict[str, str],
+                 calendar_factory: Callable[[], "MarketCalendar"], *, start_now: bool = False,
+                 notify_test: bool = False, own_lock: bool = False) -> None:
+        self.config = config
+        self.mode = mode
+        self.now = now
+        self.environ = environ
+        self.start_now = start_now  # run --start-now: calendar/clock-window problems report, do not abort
+        self.notify_test = notify_test
+        self.own_lock = own_lock  # the caller (run) holds today's lock itself
+        self.facts: dict[str, Any] = {}
+        self._calendar_factory = calendar_factory
+        self._calendar: "MarketCalendar | None" = None
+        self._today: "SessionDay | None" = None
+        self._lock = threading.Lock()
+
+    @property
+    def calendar(self) -> "MarketCalendar":
+        with self._lock:
+            if self._calendar is None:
+                self._calendar = self._calendar_factory()
+            return self._calendar
+
+    @property
+    def today(self) -> "SessionDay":
+        cal = self.calendar
+        with self._lock:
+            if self._today is None:
+                self._today = cal.session(cal.today(self.now))
+            return self._today
 
     def set_fact(self, key: str, value: Any) -> None:
-        with self._facts_lock:
+        with self._lock:
             self.facts[key] = value
 
 
@@ -176,6 +198,15 @@ def run_checks(ctx: CheckContext, *, only: Iterable[str] = (), skip: Iterable[st
         outcome[spec.name] = results
         done[spec.name].set()
 
+    def warm_calendar() -> None:
+        # Build the calendar (pandas) while the network checks wait on sockets. An error
+        # here is raised again, in the caller's thread, by the report's ctx.today below.
+        try:
+            ctx.today
+        except Exception:
+            pass
+
+    threading.Thread(target=warm_calendar, name="check-calendar-warmup", daemon=True).start()
     threads = []
     for spec in selected:
         th = threading.Thread(target=runner, args=(spec,), name=f"check-{spec.name}", daemon=True)

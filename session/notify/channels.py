@@ -8,6 +8,7 @@ secrets.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from abc import ABC, abstractmethod
@@ -133,10 +134,34 @@ class Transport(ABC):
         pass
 
 
+class _RedactRecord:
+    """Logging filter: urllib3 logs request paths at DEBUG ("POST /bot<token>/sendMessage")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if GLOBAL_REDACTOR:
+            text = record.getMessage()
+            clean = GLOBAL_REDACTOR(text)
+            if clean != text:
+                record.msg, record.args = clean, None
+        return True
+
+
+_URLLIB3_FILTER = _RedactRecord()
+
+
+def _guard_urllib3_logs() -> None:
+    # A filter on the very logger that creates the records runs whatever handlers the
+    # application installs, so secrets cannot reach them through urllib3's debug lines.
+    logger = logging.getLogger("urllib3.connectionpool")
+    if _URLLIB3_FILTER not in logger.filters:
+        logger.addFilter(_URLLIB3_FILTER)
+
+
 class HttpTransport(Transport):
     def __init__(self, config: ChannelConfig) -> None:
         super().__init__(config)
         self._session: "requests.Session | None" = None
+        _guard_urllib3_logs()
 
     @abstractmethod
     def url(self) -> str: ...
@@ -172,7 +197,7 @@ class HttpTransport(Transport):
             if 200 <= status < 300:
                 return Attempt(ok=True, status=status)
             retry_after = _parse_retry_after(response)
-            snippet = scrub(response.text.strip().replace("\n", " "))[:200]
+            snippet = scrub(response.content[:1000].decode("utf-8", "replace").strip().replace("\n", " "))[:200]
         error = f"HTTP {status}" + (f": {snippet}" if snippet else "")
         retryable = status in (408, 429) or status >= 500
         return Attempt(ok=False, retryable=retryable, retry_after=retry_after, error=error, status=status)

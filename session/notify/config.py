@@ -7,6 +7,7 @@ trading day from starting.
 """
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Union
 from urllib.parse import urlsplit
 
@@ -15,8 +16,26 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from session.durations import parse_duration
 from session.notify.levels import KNOWN_EVENTS, AlertLevel
 
-Seconds = Annotated[float, BeforeValidator(parse_duration)]
-Level = Annotated[AlertLevel, BeforeValidator(AlertLevel.parse)]
+
+
+def _duration(value: Any) -> float:
+    # The messages here never repeat the value: a secret pasted under the wrong key
+    # must not be printed back (the same reason for hide_input_in_errors).
+    try:
+        return parse_duration(value)
+    except ValueError:
+        raise ValueError("must be a duration like 30s, 5m, 1h30m or a number of seconds") from None
+
+
+def _level(value: Any) -> AlertLevel:
+    try:
+        return AlertLevel.parse(value)
+    except ValueError:
+        raise ValueError("must be info, warning or critical") from None
+
+
+Seconds = Annotated[float, BeforeValidator(_duration)]
+Level = Annotated[AlertLevel, BeforeValidator(_level)]
 
 CHANNEL_TYPES = ("slack", "discord", "telegram", "email", "webhook")
 
@@ -165,7 +184,7 @@ def _expand_compact(data: dict[str, Any]) -> dict[str, Any]:
         alert_levels = [alert_levels]
     if not isinstance(alert_levels, list) or not alert_levels:
         raise ValueError("alert_levels must be a list such as [warning, critical]")
-    min_level = min(AlertLevel.parse(level) for level in alert_levels)
+    min_level = min(_level(level) for level in alert_levels)
 
     if "channels" in data:
         listed = data["channels"] or []
@@ -180,7 +199,8 @@ def _expand_compact(data: dict[str, Any]) -> dict[str, Any]:
         if isinstance(item, str):
             kind = item.strip().lower()
             if kind not in CHANNEL_TYPES:
-                raise ValueError(f"unknown channel '{item}'; use one of {', '.join(CHANNEL_TYPES)}")
+                shown = f" '{item}'" if re.fullmatch(r"[A-Za-z_]{1,20}", item.strip()) else ""
+                raise ValueError(f"unknown channel{shown} in channels; use one of {', '.join(CHANNEL_TYPES)}")
             channel: dict[str, Any] = {"type": kind, "min_level": min_level.value}
             for key, value in flat.items():
                 ctype, fname = _COMPACT_KEYS[key]

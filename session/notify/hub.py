@@ -24,7 +24,7 @@ from session.notify.channels import Transport, make_transport, scrub
 from session.notify.config import ChannelConfig, NotificationsConfig, secret_values
 from session.notify.delivery import deliver
 from session.notify.diagnostics import check_channel_config
-from session.notify.levels import EVENTS_OFF_BY_DEFAULT, AlertLevel, default_level
+from session.notify.levels import EVENTS_OFF_BY_DEFAULT, LEVELS_ASCENDING, AlertLevel, default_level
 from session.notify.message import NotificationMessage
 from session.notify.outbox import Outbox, make_entry, new_entry_id
 from session.redact import GLOBAL_REDACTOR, mask_url
@@ -46,7 +46,8 @@ PING_KINDS = ("start", "success", "fail")
 class _Item:
     seq: int
     message: NotificationMessage
-    entry_id: str
+    # Its outbox id, given when it is first written there (uuid4 is too slow for emit).
+    entry_id: str | None = None
     # For a late item: the outbox entry being re-sent.
     late_entry: dict[str, Any] | None = None
 
@@ -104,6 +105,7 @@ class _ChannelWorker:
         self.closing = False
         self.abandoned = False
         self.dropped = 0
+        self.late_refusals = 0
         self.limiter = _RateLimiter(config.rate_limit, hub.clock)
         self.thread = threading.Thread(target=self._run, name=f"tradeday-notify-{self.name}", daemon=True)
 
@@ -126,14 +128,18 @@ class _ChannelWorker:
             self.cond.notify_all()
 
     def _make_room(self, level: AlertLevel) -> bool:
-        for lower in AlertLevel:
-            if lower < level and self.queues[lower]:
-                self.queues[lower].popleft()
+        victims: deque[_Item] | None = None
+        for lower in LEVELS_ASCENDING:
+            if lower is level:
                 break
-        else:
+            if self.queues[lower]:
+                victims = self.queues[lower]  # the oldest lower-level message goes first
+                break
+        if victims is None:
             if not self.queues[level]:
                 return False  # everything queued is more important than this
-            self.queues[level].popleft()
+            victims = self.queues[level]
+        victims.popleft()
         self.size -= 1
         self._count_drop()
         return True
@@ -160,10 +166,6 @@ class _ChannelWorker:
                 q.clear()
             self.size = 0
             return items
-
-    def idle(self) -> bool:
-        with self.cond:
-            return self.size == 0 and self.inflight is None and not self.backlog
 
     # ----------------------------------------------------------- sender thread
     def _run(self) -> None:
@@ -237,7 +239,7 @@ class _ChannelWorker:
             abandoned = self.abandoned
         if abandoned:
             # close() gave up waiting and already wrote this message to the outbox.
-            if result.ok:
+            if result.ok and item.entry_id:
                 self.hub.outbox.remove([item.entry_id])
             return
         if result.ok:
@@ -257,9 +259,18 @@ class _ChannelWorker:
         self.limiter.record()
         result = self._deliver(item, min(LATE_MAX_ATTEMPTS, self.hub.config.max_attempts))
         if result.ok:
-            self.hub.outbox.remove([item.entry_id])
+            self.late_refusals = 0
+            self.hub.outbox.remove([item.entry_id or ""])
             self.hub._count("late_sent")
             return
+        if result.permanent:
+            # The service refused this one message (say, a 400 for its content): skip it,
+            # so one bad entry cannot block every later one. Two refusals in a row mean
+            # the channel itself is refused (revoked webhook): stop.
+            self.late_refusals += 1
+            if self.late_refusals < 2:
+                log.warning("%s: late notification %r refused (%s); left in the outbox", self.name, item.message.title, result.error)
+                return
         with self.cond:
             left = len(self.backlog) + 1
             self.backlog.clear()
@@ -272,9 +283,11 @@ class _ChannelWorker:
             log.warning("%s: %d notification(s) not sent (%s); kept in the outbox %s", self.name, len(live), reason, self.hub.outbox.path)
 
     def _to_outbox(self, items: list[_Item], *, attempts: int, error: str, permanent: bool) -> None:
+        for it in items:
+            it.entry_id = it.entry_id or new_entry_id()
         entries = [
             make_entry(
-                entry_id=it.entry_id,
+                entry_id=it.entry_id or "",
                 channel=self.name,
                 channel_type=self.config.type,
                 message=it.message,
@@ -313,6 +326,7 @@ class NotificationHub:
         self._lock = threading.RLock()
         self._seq = itertools.count()
         self._dedup: dict[str, _DedupState] = {}
+        self._dedup_prune_at = DEDUP_PRUNE_AT
         self._closed = False
         self._closing = threading.Event()
         self._deadline: float | None = None
@@ -386,16 +400,19 @@ class NotificationHub:
             return False
         if state is not None and state.suppressed:
             message.repeated = state.suppressed
-        if len(self._dedup) >= DEDUP_PRUNE_AT:
+        if len(self._dedup) >= self._dedup_prune_at:
             for old in [k for k, s in self._dedup.items() if now - s.sent_at >= window and not s.suppressed]:
                 del self._dedup[old]
+            # Amortised: a flood of distinct keys inside the window must not make every
+            # emit scan them all.
+            self._dedup_prune_at = max(DEDUP_PRUNE_AT, 2 * len(self._dedup))
         self._dedup[key] = _DedupState(sent_at=now)
         return True
 
     def _fan_out(self, message: NotificationMessage) -> None:
         for worker in self._workers:
             if worker.accepts(message):
-                worker.put(_Item(next(self._seq), message, new_entry_id()))
+                worker.put(_Item(next(self._seq), message))
 
     # ---------------------------------------------------------------- outbox
     def drain_outbox(self) -> None:
@@ -493,6 +510,9 @@ class NotificationHub:
             try:
                 import requests
 
+                from session.notify.channels import _guard_urllib3_logs
+
+                _guard_urllib3_logs()
                 data = GLOBAL_REDACTOR(body)[:PING_BODY_MAX].encode("utf-8") if body else b""
                 with requests.post(target, data=data, timeout=(timeout, timeout), headers={"User-Agent": "tradeday-notify/1"}) as r:
                     outcome["status"] = r.status_code
@@ -542,6 +562,8 @@ class NotificationHub:
                 with worker.cond:
                     worker.abandoned = True
                     stranded = ([worker.inflight] if worker.inflight and worker.inflight.late_entry is None else []) + worker.take_all()
+                    for item in stranded:  # ids now, so the thread can find them later
+                        item.entry_id = item.entry_id or new_entry_id()
                 worker._give_up(stranded, f"still sending after flush_timeout {timeout:g}s")
         s = self.stats
         log.info(

@@ -22,37 +22,38 @@ class AlertLevel(Enum):
     @classmethod
     def parse(cls, value: object) -> "AlertLevel":
         """Accept an AlertLevel or its name in any case (``"Warning"``, ``"CRITICAL"``)."""
-        if isinstance(value, AlertLevel):
-            return value
+        if value.__class__ is AlertLevel:
+            return value  # type: ignore[return-value]
         if isinstance(value, str):
-            key = value.strip().lower()
-            for level in cls:
-                if level.value == key:
-                    return level
+            level = _BY_NAME.get(value) or _BY_NAME.get(value.strip().lower())
+            if level is not None:
+                return level
         raise ValueError(f"'{value}' is not a level; use info, warning or critical")
 
     def __lt__(self, other: object) -> bool:
-        if not isinstance(other, AlertLevel):
+        if other.__class__ is not AlertLevel:
             return NotImplemented
-        return self.rank < other.rank
+        return _RANK[self] < _RANK[other]  # type: ignore[index]
 
     def __le__(self, other: object) -> bool:
-        if not isinstance(other, AlertLevel):
+        if other.__class__ is not AlertLevel:
             return NotImplemented
-        return self.rank <= other.rank
+        return _RANK[self] <= _RANK[other]  # type: ignore[index]
 
     def __gt__(self, other: object) -> bool:
-        if not isinstance(other, AlertLevel):
+        if other.__class__ is not AlertLevel:
             return NotImplemented
-        return self.rank > other.rank
+        return _RANK[self] > _RANK[other]  # type: ignore[index]
 
     def __ge__(self, other: object) -> bool:
-        if not isinstance(other, AlertLevel):
+        if other.__class__ is not AlertLevel:
             return NotImplemented
-        return self.rank >= other.rank
+        return _RANK[self] >= _RANK[other]  # type: ignore[index]
 
 
 _RANK = {AlertLevel.INFO: 0, AlertLevel.WARNING: 1, AlertLevel.CRITICAL: 2}
+_BY_NAME = {level.value: level for level in AlertLevel}
+LEVELS_ASCENDING: tuple[AlertLevel, ...] = (AlertLevel.INFO, AlertLevel.WARNING, AlertLevel.CRITICAL)
 
 # --- Events tradeday itself emits (names are public: configs filter on them) ---
 PRECHECK_FAILED = "precheck_failed"

@@ -35,7 +35,8 @@ class NotificationMessage:
     repeated: int = 0
 
     def __post_init__(self) -> None:
-        self.level = AlertLevel.parse(self.level)
+        if self.level.__class__ is not AlertLevel:
+            self.level = AlertLevel.parse(self.level)
         self.timestamp = _aware(self.timestamp) if self.timestamp is not None else datetime.now(timezone.utc)
         if self.metadata is None:
             self.metadata = {}

@@ -14,6 +14,7 @@ Modes (apply to every route, settable at any time):
   credentials (wrong or missing ones get the same 403 TokenException Kite sends).
 - ``"token_error"``: 403 ``{"status":"error","error_type":"TokenException",...}``.
 - ``"bad_gateway"``: 502 with an HTML body, as a load balancer in front of Kite sends.
+- ``"server_error"``: 500 ``{"status":"error","error_type":"GeneralException",...}``.
 - ``"hang"``: reads the request and never answers (released when the server stops, so
   shutdown is never blocked).
 
@@ -31,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-KITE_MODES = ("ok", "token_error", "bad_gateway", "hang")
+KITE_MODES = ("ok", "token_error", "bad_gateway", "server_error", "hang")
 TOKEN_ERROR_MESSAGE = "Incorrect `api_key` or `access_token`."
 # How long a "hang" handler waits at most if nobody stops the server (a safety net for
 # a test that forgets to; stop() releases it at once).
@@ -213,6 +214,9 @@ def _make_handler(fake: FakeKiteServer) -> type[BaseHTTPRequestHandler]:
                 return
             if mode == "bad_gateway":
                 self._send(502, BAD_GATEWAY_HTML.encode(), "text/html")
+                return
+            if mode == "server_error":
+                self._error(500, "Something went wrong. Please try again.", "GeneralException")
                 return
             if mode == "token_error" or not self._authorized():
                 self._error(403, fake.token_error_message, "TokenException")

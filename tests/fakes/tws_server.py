@@ -27,6 +27,8 @@ Modes (settable; apply to connections accepted afterwards):
 - ``"client_id_in_use"``: answer the handshake, then send error 326 for the startApi
   and close, as TWS does. A client id that is already connected to this fake gets the
   same treatment in ``"ok"`` mode.
+- ``"close"``: read the client's greeting and close the connection without a word, as
+  TWS / IB Gateway do for a host that is not allowed to connect.
 
 Several connections are served at once and one after another; ``connections`` records
 each one's client id and the message ids it sent.
@@ -42,7 +44,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-TWS_MODES = ("ok", "stall", "client_id_in_use")
+TWS_MODES = ("ok", "stall", "client_id_in_use", "close")
 CLIENT_ID_IN_USE_TEXT = "Unable to connect as the client id is already in use. Retry with a unique client id."
 # Within ib_async's accepted range (Client.MinClientVersion 157 .. MaxClientVersion 178).
 DEFAULT_SERVER_VERSION = 176
@@ -157,6 +159,8 @@ class FakeTWS:
             if await reader.readexactly(4) != b"API\0":
                 return
             await _read_message(reader)  # "v157..178": any version we speak is fine
+            if mode == "close":
+                return
             now = time.gmtime(time.time() + self.time_offset_s)
             connection_time = time.strftime("%Y%m%d %H:%M:%S UTC", now)
             writer.write(_frame(f"{self.server_version}\0{connection_time}\0"))

@@ -1,0 +1,158 @@
+"""Streaming throughput and memory: engine output through the Supervisor vs `gen | tee log`.
+
+    .venv/bin/python bench/bench_streaming.py                    # 1M lines of ~100 bytes, 3 rounds
+    .venv/bin/python bench/bench_streaming.py --lines 10000000   # 10M lines: peak RSS of the supervisor
+
+The same generator (a Python script writing ~100-byte lines) feeds both:
+* tee:        sh -c 'python gen N | tee LOG >/dev/null'
+* supervisor: a child process runs Supervisor([gen N]) with the console on /dev/null and the
+              engine's log file; time from start() until stop_all() returned; it also reports
+              its own peak RSS (ru_maxrss), i.e. the supervising process only.
+Variants: no on_line; on_line with on_line_prefix=b"@tradeday " (what `tradeday run` uses);
+on_line for every line (no prefix).
+Target: supervisor wall time <= 1.5x tee's, in the same run; RSS < 80 MB.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+GENERATOR = r"""
+import sys
+n = int(sys.argv[1])
+out = sys.stdout.buffer
+pad = b"x" * 80
+for i in range(n):
+    out.write(b"%09d tick %s\n" % (i, pad))
+"""
+
+
+def gen_argv(tmp: Path, lines: int) -> list[str]:
+    script = tmp / "gen.py"
+    script.write_text(GENERATOR)
+    return [sys.executable, str(script), str(lines)]
+
+
+def run_tee(tmp: Path, lines: int) -> float:
+    log = tmp / "tee.log"
+    command = " ".join(gen_argv(tmp, lines)) + f" | tee {log} >/dev/null"
+    began = time.perf_counter()
+    subprocess.run(["sh", "-c", command], check=True)
+    took = time.perf_counter() - began
+    assert log.stat().st_size > lines * 90
+    log.unlink()
+    return took
+
+
+def run_supervisor_child(tmp: Path, lines: int, variant: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", str(lines), "--tmp", str(tmp), "--variant", variant],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout)
+
+
+def child(lines: int, tmp: Path, variant: str) -> None:
+    """The supervising process: one engine, console to /dev/null, log file on disk."""
+    from datetime import datetime, timedelta, timezone
+
+    from session.supervisor import EngineSpec, Supervisor
+
+    log = tmp / f"engine-{variant}.log"
+    spec = EngineSpec(
+        name="gen",
+        argv=gen_argv(tmp, lines),
+        cwd=tmp,
+        env={"PATH": os.environ.get("PATH", "")},
+        log_file=log,
+        restart="never",
+        start_secs=0.1,
+        hang_timeout=0,
+    )
+    seen = [0]
+
+    def on_line(engine: str, line: bytes) -> bool:
+        if line.startswith(b"@tradeday "):
+            seen[0] += 1
+            return True
+        return False
+
+    kwargs: dict = {}
+    if variant == "prefix":
+        kwargs = {"on_line": on_line, "on_line_prefix": b"@tradeday "}
+    elif variant == "every-line":
+        kwargs = {"on_line": on_line}
+    with open(os.devnull, "wb") as console:
+        sup = Supervisor([spec], console=console, **kwargs)
+        began = time.perf_counter()
+        sup.start()
+        reason = sup.run_until(datetime.now(timezone.utc) + timedelta(hours=1), threading.Event())
+        sup.stop_all()
+        took = time.perf_counter() - began
+    status = sup.snapshot()[0]
+    size = log.stat().st_size
+    log.unlink()
+    print(
+        json.dumps(
+            {
+                "seconds": took,
+                "reason": reason,
+                "lines_total": status.lines_total,
+                "log_bytes": size,
+                "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--variants", default="plain,prefix,every-line")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--tmp", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--variant", default="plain", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        child(args.child, args.tmp, args.variant)
+        return
+    variants = args.variants.split(",")
+    with tempfile.TemporaryDirectory(prefix="tradeday-bench-") as name:
+        tmp = Path(name)
+        tee_times: list[float] = []
+        results: dict[str, list[dict]] = {v: [] for v in variants}
+        for _ in range(args.rounds):  # interleaved, so machine load hits both alike
+            tee_times.append(run_tee(tmp, args.lines))
+            for variant in variants:
+                result = run_supervisor_child(tmp, args.lines, variant)
+                assert result["lines_total"] == args.lines, result
+                results[variant].append(result)
+    tee_best = min(tee_times)
+    print(f"{args.lines:,} lines of ~100 bytes, {args.rounds} rounds, best of each (cpu count {os.cpu_count()})")
+    print(f"  gen | tee log >/dev/null      {tee_best:6.2f} s   (all: {', '.join(f'{t:.2f}' for t in tee_times)})")
+    for variant in variants:
+        best = min(r["seconds"] for r in results[variant])
+        every = ", ".join(f"{r['seconds']:.2f}" for r in results[variant])
+        peak = max(r["maxrss_mb"] for r in results[variant])
+        print(
+            f"  supervisor [{variant:10s}]     {best:6.2f} s   {best / tee_best:4.2f}x tee   peak RSS {peak:5.1f} MB"
+            f"   (all: {every})"
+        )
+
+
+if __name__ == "__main__":
+    main()

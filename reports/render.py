@@ -1,0 +1,440 @@
+"""The report documents (JSON) and their Markdown/HTML renderings and charts.
+
+``build_daily_report`` assembles the JSON document (schema ``tradeday.daily/1``,
+described field by field in docs/REPORTS.md) from plain arguments; ``write_daily_report``
+renders everything in memory first -- Markdown, HTML, chart -- and only then replaces
+the files, each atomically, so a broken template leaves yesterday's files as they were.
+Templates come from the user's ``templates_dir`` when it has one of the same name, else
+from the bundled ``templates`` package (works from a wheel too).
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date as date_type
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from session.errors import EodError
+from session.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from reports.pnl import DayResult, Reconciliation
+
+DAILY_SCHEMA = "tradeday.daily/1"
+PERIOD_SCHEMA = "tradeday.period/1"
+DAILY_MD = "daily_report.md.j2"
+DAILY_HTML = "daily_report.html.j2"
+PERIOD_MD = "period_report.md.j2"
+MARKET_KINDS = ("regular", "early_close", "special", "closed", "unknown")
+
+
+class ReportRenderError(EodError):
+    """A report template failed to render (nothing was written)."""
+
+
+# ----------------------------------------------------------------- daily document
+
+
+def build_daily_report(
+    *,
+    date: str | date_type,
+    mode: str,
+    config_path: str | os.PathLike[str] | None,
+    config_sha256: str | None,
+    market: Mapping[str, Any],
+    day: DayResult | None,
+    currency: str | None = None,
+    session: Mapping[str, Any] | None = None,
+    steps: Sequence[Mapping[str, Any]] = (),
+    reconciliation: Reconciliation | Mapping[str, Any] | None = None,
+    analytics: Mapping[str, Any] | None = None,
+    backtest: Mapping[str, Any] | None = None,
+    notes: Sequence[str] = (),
+    journal_warnings: Sequence[str] = (),
+    generated_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The daily report document.
+
+    ``market``: ``{calendar, open, close, kind}`` (open/close ISO strings or datetimes,
+    kind one of regular|early_close|special|closed|unknown). ``day``: compute_day's
+    result, or None when there was no journal. ``session``: ``{status, engines: [{name,
+    starts, restarts, final_state, exit_code, runtime_s}]}`` or None when nothing ran.
+    ``steps``: ``[{name, status, exit_code, duration_s, message}]``. ``currency`` is
+    needed only without ``day`` (else the market's currency is used).
+    """
+    from reports.pnl import compute_day, currency_for_market
+
+    day_text = date.isoformat() if isinstance(date, date_type) else str(date)
+    kind = str(market.get("kind") or "unknown")
+    if kind not in MARKET_KINDS:
+        raise EodError(f"market kind {kind!r} is not one of {', '.join(MARKET_KINDS)}")
+    notes_out = [str(n) for n in notes]
+    if day is None:
+        cur = currency or (currency_for_market(str(market["calendar"])) if market.get("calendar") else None)
+        day = compute_day([], currency=cur or "USD")
+        if session is None:
+            notes_out.insert(0, f"No session ran on {day_text} and there is no fills journal: nothing to report.")
+        else:
+            notes_out.insert(0, f"No fills journal for {day_text}: the figures below are empty.")
+    elif session is None and kind == "closed":
+        notes_out.insert(0, f"The market was closed on {day_text}.")
+    flags = [{"kind": "journal", "message": w} for w in journal_warnings] + list(day.flags)
+    rec = reconciliation.to_dict() if hasattr(reconciliation, "to_dict") else (dict(reconciliation) if reconciliation else None)
+    return {
+        "schema": DAILY_SCHEMA,
+        "date": day_text,
+        "mode": mode,
+        "config": str(config_path) if config_path is not None else None,
+        "config_sha256": config_sha256,
+        "generated_at": _iso(generated_at or datetime.now(timezone.utc).astimezone()),
+        "currency": day.currency,
+        "market": {
+            "calendar": market.get("calendar"),
+            "open": _iso(market.get("open")),
+            "close": _iso(market.get("close")),
+            "kind": kind,
+        },
+        "session": _session(session),
+        "summary": day.summary,
+        "strategies": day.strategies,
+        "symbols": day.symbols,
+        "trades": day.trades,
+        "open_positions": day.open_positions_json(),
+        "flags": flags,
+        "reconciliation": rec,
+        "analytics": dict(analytics) if analytics is not None else None,
+        "backtest": dict(backtest) if backtest is not None else None,
+        "steps": [_step(s) for s in steps],
+        "notes": notes_out,
+        "equity_curve": day.equity_curve,
+    }
+
+
+def _session(session: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if session is None:
+        return None
+    engines = []
+    for e in session.get("engines") or []:
+        engines.append({
+            "name": e.get("name"),
+            "starts": e.get("starts"),
+            "restarts": e.get("restarts"),
+            "final_state": e.get("final_state"),
+            "exit_code": e.get("exit_code"),
+            "runtime_s": e.get("runtime_s"),
+        })
+    return {"status": session.get("status"), "engines": engines}
+
+
+def _step(step: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "name": step.get("name"),
+        "status": step.get("status"),
+        "exit_code": step.get("exit_code"),
+        "duration_s": step.get("duration_s"),
+        "message": step.get("message"),
+    }
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds") if value.microsecond == 0 else value.isoformat()
+    return str(value)
+
+
+# ----------------------------------------------------------------- rendering
+
+
+def render_daily_markdown(doc: Mapping[str, Any], *, templates_dir: str | os.PathLike[str] | None = None,
+                          chart_name: str | None = None) -> str:
+    return _render(DAILY_MD, {"report": doc, "chart": chart_name}, templates_dir)
+
+
+def render_daily_html(doc: Mapping[str, Any], *, templates_dir: str | os.PathLike[str] | None = None,
+                      chart_name: str | None = None) -> str:
+    return _render(DAILY_HTML, {"report": doc, "chart": chart_name}, templates_dir)
+
+
+def write_daily_report(
+    doc: Mapping[str, Any],
+    json_path: str | os.PathLike[str],
+    md_path: str | os.PathLike[str],
+    *,
+    templates_dir: str | os.PathLike[str] | None = None,
+    html_path: str | os.PathLike[str] | None = None,
+    chart: bool = True,
+) -> dict[str, Path]:
+    """Write the JSON, the Markdown (and HTML), and the chart PNG beside the Markdown.
+
+    Everything is rendered in memory first; a failing template raises
+    ReportRenderError before any file is touched. Returns {"json", "markdown", "html",
+    "chart"} -> path for what was written.
+    """
+    from reports.chart import render_daily_chart
+
+    md = Path(md_path)
+    png = render_daily_chart(doc) if chart else None
+    chart_path = md.with_suffix(".png") if png is not None else None
+    chart_name = chart_path.name if chart_path is not None else None
+    md_text = render_daily_markdown(doc, templates_dir=templates_dir, chart_name=chart_name)
+    html_text = render_daily_html(doc, templates_dir=templates_dir, chart_name=chart_name) if html_path else None
+    written: dict[str, Path] = {}
+    if png is not None and chart_path is not None:
+        written["chart"] = atomic_write_bytes(chart_path, png)
+    written["json"] = atomic_write_json(json_path, doc)
+    written["markdown"] = atomic_write_text(md, md_text)
+    if html_path is not None and html_text is not None:
+        written["html"] = atomic_write_text(html_path, html_text)
+    return written
+
+
+def _render(template_name: str, context: Mapping[str, Any], templates_dir: str | os.PathLike[str] | None) -> str:
+    import jinja2
+
+    env = _environment(templates_dir)
+    try:
+        template = env.get_template(template_name)
+        origin = template.filename or template_name
+        return template.render(**context)
+    except jinja2.TemplateSyntaxError as exc:
+        where = f"{exc.filename or exc.name or template_name}:{exc.lineno}"
+        raise ReportRenderError(f"report template {where}: {exc.message}",
+                                hint="fix the template, or remove it to use the bundled one") from None
+    except jinja2.TemplateNotFound:
+        raise ReportRenderError(f"report template {template_name} not found",
+                                hint="the bundled templates are missing: reinstall tradeday") from None
+    except jinja2.TemplateError as exc:
+        line = _template_line(exc, template_name)
+        raise ReportRenderError(f"report template {origin}{f':{line}' if line else ''}: {exc}",
+                                hint="fix the template, or remove it to use the bundled one") from None
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        line = _template_line(exc, template_name)
+        raise ReportRenderError(f"report template {origin}{f':{line}' if line else ''}: {type(exc).__name__}: {exc}",
+                                hint="fix the template, or remove it to use the bundled one") from None
+
+
+def _template_line(exc: BaseException, template_name: str) -> int | None:
+    """The template line where rendering failed (Jinja rewrites tracebacks to point there)."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(template_name):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _environment(templates_dir: str | os.PathLike[str] | None) -> jinja2.Environment:
+    import jinja2
+
+    loaders: list[jinja2.BaseLoader] = []
+    if templates_dir is not None:
+        folder = Path(templates_dir)
+        if not folder.is_dir():
+            raise ReportRenderError(f"templates directory {folder} does not exist",
+                                    hint="create it, or remove reports.templates_dir from the config")
+        loaders.append(jinja2.FileSystemLoader(str(folder)))
+    loaders.append(jinja2.PackageLoader("templates", ""))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        undefined=jinja2.StrictUndefined,
+        # Markdown is not HTML: escaping would print &amp; into tables. HTML is escaped.
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update({
+        "money": format_money,
+        "signed": lambda v, currency="": format_money(v, currency, signed=True),
+        "percent": format_percent,
+        "number": format_number,
+        "md": escape_markdown_cell,
+    })
+    return env
+
+
+# ----------------------------------------------------------------- formatting
+
+
+def format_money(value: Any, currency: str = "", *, signed: bool = False, places: int = 2) -> str:
+    """``1234.5`` -> ``1,234.50 INR``; signed: ``+1,234.50 INR`` / ``-87.20 USD``; None -> ``—``."""
+    if value is None:
+        return "—"
+    d = Decimal(str(value))
+    text = f"{abs(d):,.{places}f}"
+    sign = "-" if d < 0 else ("+" if signed and d > 0 else "")
+    return f"{sign}{text}{f' {currency}' if currency else ''}"
+
+
+def format_percent(value: Any, places: int = 1) -> str:
+    """A 0..1 fraction as a percentage: ``0.625`` -> ``62.5%``; None -> ``—``."""
+    if value is None:
+        return "—"
+    return f"{Decimal(str(value)) * 100:.{places}f}%"
+
+
+def format_number(value: Any, places: int | None = None) -> str:
+    if value is None:
+        return "—"
+    if places is None:
+        return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+    return f"{value:,.{places}f}"
+
+
+def escape_markdown_cell(value: Any) -> str:
+    """Text safe inside a Markdown table cell (pipes and newlines would break the row)."""
+    return re.sub(r"\s*\n\s*", " ", str(value)).replace("|", "\\|")
+
+
+# ----------------------------------------------------------------- period reports
+
+
+def build_period_report(daily_docs: Sequence[Mapping[str, Any]], period_label: str, *,
+                        title: str | None = None, generated_at: datetime | None = None) -> dict[str, Any]:
+    """A week's or month's summary from its daily documents (``2026-W47``, ``2026-11``).
+
+    Sums are of the daily figures as reported (already rounded to the minor unit), done
+    in Decimal, so the period total is exactly the sum of the days shown.
+    """
+    docs = sorted(daily_docs, key=lambda d: str(d.get("date")))
+    currencies = {d.get("currency") for d in docs if d.get("currency")}
+    if len(currencies) > 1:
+        raise EodError(f"period {period_label} mixes currencies ({', '.join(sorted(currencies))})",
+                       hint="one period report sums one currency; split the reports by market")
+    currency = currencies.pop() if currencies else None
+
+    def dec(value: Any) -> Decimal:
+        return Decimal(str(value)) if value is not None else Decimal(0)
+
+    days = []
+    cumulative = Decimal(0)
+    strategies: dict[str, dict[str, Any]] = {}
+    strategy_cum: dict[str, list[float]] = {}
+    for index, doc in enumerate(docs):
+        s = doc.get("summary") or {}
+        pnl = dec(s.get("realized_pnl"))
+        cumulative += pnl
+        days.append({
+            "date": doc.get("date"),
+            "mode": doc.get("mode"),
+            "session_status": (doc.get("session") or {}).get("status"),
+            "realized_pnl": float(pnl),
+            "gross_pnl": float(dec(s.get("gross_pnl"))),
+            "fees": float(dec(s.get("fees"))),
+            "trades": int(s.get("trades") or 0),
+            "wins": int(s.get("wins") or 0),
+            "losses": int(s.get("losses") or 0),
+            "win_rate": s.get("win_rate"),
+            "max_drawdown": s.get("max_drawdown"),
+            "cumulative_pnl": float(cumulative),
+        })
+        for st in doc.get("strategies") or []:
+            agg = strategies.setdefault(st["name"], {
+                "name": st["name"], "realized_pnl": Decimal(0), "gross_pnl": Decimal(0), "fees": Decimal(0),
+                "trades": 0, "wins": 0, "losses": 0, "days": 0,
+            })
+            agg["realized_pnl"] += dec(st.get("realized_pnl"))
+            agg["gross_pnl"] += dec(st.get("gross_pnl"))
+            agg["fees"] += dec(st.get("fees"))
+            agg["trades"] += int(st.get("trades") or 0)
+            agg["wins"] += int(st.get("wins") or 0)
+            agg["losses"] += int(st.get("losses") or 0)
+            agg["days"] += 1
+        for name in strategies:
+            running = strategy_cum.setdefault(name, [0.0] * index)
+            running.append(float(strategies[name]["realized_pnl"]))
+    strat_rows = []
+    for agg in strategies.values():
+        strat_rows.append({
+            **agg,
+            "realized_pnl": float(agg["realized_pnl"]),
+            "gross_pnl": float(agg["gross_pnl"]),
+            "fees": float(agg["fees"]),
+            "win_rate": round(agg["wins"] / agg["trades"], 6) if agg["trades"] else None,
+        })
+    strat_rows.sort(key=lambda r: (-r["realized_pnl"], r["name"]))
+    total_trades = sum(d["trades"] for d in days)
+    total_wins = sum(d["wins"] for d in days)
+    pnls = [Decimal(str(d["realized_pnl"])) for d in days]
+    peak = Decimal(0)
+    running = Decimal(0)
+    drawdown = Decimal(0)
+    for p in pnls:
+        running += p
+        peak = max(peak, running)
+        drawdown = max(drawdown, peak - running)
+    best = max(days, key=lambda d: d["realized_pnl"]) if days else None
+    worst = min(days, key=lambda d: d["realized_pnl"]) if days else None
+    return {
+        "schema": PERIOD_SCHEMA,
+        "period": period_label,
+        "title": title or _period_title(period_label),
+        "generated_at": _iso(generated_at or datetime.now(timezone.utc).astimezone()),
+        "currency": currency,
+        "from": days[0]["date"] if days else None,
+        "to": days[-1]["date"] if days else None,
+        "summary": {
+            "realized_pnl": float(sum(pnls, Decimal(0))),
+            "gross_pnl": float(sum((Decimal(str(d["gross_pnl"])) for d in days), Decimal(0))),
+            "fees": float(sum((Decimal(str(d["fees"])) for d in days), Decimal(0))),
+            "trading_days": len(days),
+            "trades": total_trades,
+            "wins": total_wins,
+            "losses": sum(d["losses"] for d in days),
+            "win_rate": round(total_wins / total_trades, 6) if total_trades else None,
+            "best_day": {"date": best["date"], "realized_pnl": best["realized_pnl"]} if best else None,
+            "worst_day": {"date": worst["date"], "realized_pnl": worst["realized_pnl"]} if worst else None,
+            "avg_daily_pnl": float((sum(pnls, Decimal(0)) / len(pnls)).quantize(Decimal("0.01"))) if pnls else None,
+            "max_drawdown": float(drawdown),
+        },
+        "days": days,
+        "strategies": strat_rows,
+        "strategy_cumulative": strategy_cum,
+    }
+
+
+def _period_title(label: str) -> str:
+    if re.fullmatch(r"\d{4}-W\d{2}", label):
+        return f"Weekly Report — {label}"
+    if re.fullmatch(r"\d{4}-\d{2}", label):
+        return f"Monthly Report — {label}"
+    return f"Report — {label}"
+
+
+def render_period_markdown(doc: Mapping[str, Any], *, templates_dir: str | os.PathLike[str] | None = None,
+                           chart_name: str | None = None) -> str:
+    return _render(PERIOD_MD, {"report": doc, "chart": chart_name}, templates_dir)
+
+
+def write_period_report(
+    doc: Mapping[str, Any],
+    md_path: str | os.PathLike[str],
+    *,
+    json_path: str | os.PathLike[str] | None = None,
+    templates_dir: str | os.PathLike[str] | None = None,
+    chart: bool = True,
+) -> dict[str, Path]:
+    """``reports/weekly/2026-W47.md`` (+ ``.png`` beside it, + JSON if asked), atomically."""
+    from reports.chart import render_period_chart
+
+    md = Path(md_path)
+    png = render_period_chart(doc) if chart else None
+    chart_path = md.with_suffix(".png") if png is not None else None
+    text = render_period_markdown(doc, templates_dir=templates_dir,
+                                  chart_name=chart_path.name if chart_path is not None else None)
+    written: dict[str, Path] = {}
+    if png is not None and chart_path is not None:
+        written["chart"] = atomic_write_bytes(chart_path, png)
+    if json_path is not None:
+        written["json"] = atomic_write_json(json_path, doc)
+    written["markdown"] = atomic_write_text(md, text)
+    return written

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import statistics
@@ -161,6 +162,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--stop-timeout", type=float, default=2.0)
     args = parser.parse_args()
+    logging.getLogger("tradeday").setLevel(logging.ERROR)  # the crash loop's warnings are the point here
     with tempfile.TemporaryDirectory(prefix="tradeday-bench-") as name:
         tmp = Path(name)
         detect, respawn = crash_latency(tmp, args.crashes, backoff=0.05)

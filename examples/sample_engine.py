@@ -3,8 +3,10 @@
 
 It follows the engine contract of docs/ENGINE.md, so it is also a template:
 
-* reads TRADEDAY_MODE, TRADEDAY_ENGINE, TRADEDAY_RESTARTS, TRADEDAY_JOURNAL and
-  TRADEDAY_HEARTBEAT (all optional: without them it just prints);
+* reads TRADEDAY_MODE, TRADEDAY_ENGINE, TRADEDAY_RESTARTS, TRADEDAY_JOURNAL,
+  TRADEDAY_HEARTBEAT and TRADEDAY_CONFIG (all optional: without them it just prints);
+* from the config it reads its own sections, ``strategy.symbols`` and
+  ``risk.max_position`` (only if PyYAML is importable; tradeday's interpreter has it);
 * prints a few log lines per second, flushed line by line;
 * appends every fill to the journal (CSV, header written when the file is new);
 * touches the heartbeat file every tick;
@@ -14,9 +16,9 @@ It follows the engine contract of docs/ENGINE.md, so it is also a template:
 
 It never sends an order anywhere: every price and fill is simulated, in every mode.
 
-    python examples/sample_engine.py --seed 1 --tick 0.2 [--duration 60]
+    python examples/sample_engine.py --seed 1 --tick 0.2 [--duration 60] [--mode paper]
 
-Standard library only; Python 3.11+.
+Standard library only (PyYAML optional); Python 3.11+.
 """
 from __future__ import annotations
 
@@ -41,8 +43,11 @@ except ImportError:  # pragma: no cover
 
 JOURNAL_HEADER = ["time", "strategy", "symbol", "side", "quantity", "price", "fees", "order_id", "trade_id"]
 FEE_RATE = 0.0003  # 0.03% of notional
-START_PRICES = {"RELIANCE": 2450.0, "INFY": 1520.0, "TCS": 3890.0, "HDFCBANK": 1675.0}
-NOTABLE_NOTIONAL = 30_000.0  # fills above this are announced with an @tradeday line
+START_PRICES = {
+    "RELIANCE": 2450.0, "INFY": 1520.0, "TCS": 3890.0, "HDFCBANK": 1675.0,
+    "AAPL": 190.0, "MSFT": 420.0, "NVDA": 480.0, "SPY": 560.0,
+}
+NOTABLE_MOVE = 0.002  # a closing fill whose round trip made or lost >= 0.2% is announced
 
 
 def now_iso() -> str:
@@ -96,6 +101,7 @@ class Book:
         # Unique across restarts and across engines sharing one journal.
         self.id_prefix = f"{engine}-r{restarts}-p{os.getpid()}"
         self.positions: dict[tuple[str, str], int] = {}
+        self.entry_price: dict[tuple[str, str], float] = {}
         self.cash: dict[str, float] = {}
         self.fills = 0
 
@@ -108,16 +114,25 @@ class Book:
         trade_id = f"{self.id_prefix}-T{self.fills}"
         sign = 1 if side == "BUY" else -1
         key = (strategy, symbol)
-        self.positions[key] = self.positions.get(key, 0) + sign * quantity
+        held = self.positions.get(key, 0)
+        round_trip: float | None = None
+        if held == 0:
+            self.entry_price[key] = price
+        elif (held > 0) != (sign > 0):  # reduces the position: a (partial) round trip
+            entry = self.entry_price.get(key, price)
+            round_trip = (price - entry) / entry * (1 if held > 0 else -1)
+        self.positions[key] = held + sign * quantity
         self.cash[strategy] = self.cash.get(strategy, 0.0) - sign * notional - fees
         self.journal.append([now_iso(), strategy, symbol, side, quantity, f"{price:.2f}", f"{fees:.2f}", order_id, trade_id])
         say(f"{strategy}: {side} {quantity} {symbol} @ {price:.2f} (fees {fees:.2f}) {why}")
-        if notional >= NOTABLE_NOTIONAL:
+        # Notable: the first fill of this run, and round trips that moved >= 0.2%.
+        if self.fills == 1 or (round_trip is not None and abs(round_trip) >= NOTABLE_MOVE):
+            result = f", round trip {round_trip * 100:+.2f}%" if round_trip is not None else ""
             announce(
                 {
                     "event": "fill",
                     "title": f"{self.engine}: {side} {quantity} {symbol}",
-                    "message": f"{strategy} {why} at {price:.2f}",
+                    "message": f"{strategy} {why} at {price:.2f}{result}",
                     "strategy": strategy,
                     "symbol": symbol,
                     "side": side,
@@ -174,7 +189,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=None, help="random seed for reproducible prices")
     parser.add_argument("--tick", type=float, default=0.2, help="seconds between price ticks (default 0.2)")
     parser.add_argument("--duration", type=float, default=None, help="stop by itself after this many seconds")
-    parser.add_argument("--symbols", default="RELIANCE,INFY,TCS", help="comma-separated symbols")
+    parser.add_argument("--symbols", default=None, help="comma-separated symbols (default: the config's strategy.symbols, else RELIANCE,INFY,TCS)")
+    parser.add_argument("--mode", default=os.environ.get("TRADEDAY_MODE", "paper"), help="paper or live (default: TRADEDAY_MODE)")
+    parser.add_argument("--config", default=os.environ.get("TRADEDAY_CONFIG"), help="tradeday config to read strategy/risk from (default: TRADEDAY_CONFIG)")
     parser.add_argument("--strategies", default="momentum,mean_reversion", help="comma-separated: momentum, mean_reversion")
     parser.add_argument("--quantity", type=int, default=10, help="shares per entry (default 10)")
     args = parser.parse_args(argv)
@@ -188,18 +205,45 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def engine_settings(config_path: str | None) -> dict:
+    """``strategy`` and ``risk`` sections of the tradeday config; {} without PyYAML or config."""
+    if not config_path:
+        return {}
+    try:
+        import yaml  # optional: tradeday's interpreter has it; the engine works without it
+    except ImportError:
+        say("PyYAML not installed: ignoring the config's strategy/risk sections")
+        return {}
+    try:
+        with open(config_path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        say(f"cannot read config {config_path}: {exc}")
+        return {}
+    return {"strategy": data.get("strategy") or {}, "risk": data.get("risk") or {}}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    mode = os.environ.get("TRADEDAY_MODE", "paper")
+    mode = args.mode
     engine = os.environ.get("TRADEDAY_ENGINE", "sample")
     restarts = os.environ.get("TRADEDAY_RESTARTS", "0")
     heartbeat = os.environ.get("TRADEDAY_HEARTBEAT")
     book = Book(engine, restarts, Journal(os.environ.get("TRADEDAY_JOURNAL")))
     rng = random.Random(args.seed)
-    symbols = [s.strip().upper() for s in args.symbols.split(",") if s.strip()]
+    settings = engine_settings(args.config)
+    if args.symbols is not None:
+        symbols = [s.strip().upper() for s in args.symbols.split(",") if s.strip()]
+    else:
+        symbols = [str(s).upper() for s in settings.get("strategy", {}).get("symbols") or ["RELIANCE", "INFY", "TCS"]]
+    max_position = settings.get("risk", {}).get("max_position")
+    quantity = min(args.quantity, int(max_position)) if max_position is not None else args.quantity
+    if quantity <= 0:
+        say(f"risk.max_position {max_position} leaves no room to trade")
+        return 78  # a configuration error: tradeday must not restart us
     prices = {s: START_PRICES.get(s, 100.0 + 50 * i) for i, s in enumerate(symbols)}
     histories = {s: deque([p], maxlen=64) for s, p in prices.items()}
-    strategies = [STRATEGIES[name](args.quantity) for name in args.strategies.split(",")]
+    strategies = [STRATEGIES[name](quantity) for name in args.strategies.split(",")]
 
     stop_reason: list[str] = []
 

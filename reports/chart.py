@@ -34,17 +34,22 @@ def render_daily_chart(doc: Mapping[str, Any]) -> bytes | None:
     total: list[list[Any]] = curve.get("total") or []
     if not total:
         return None
-    series = [(name, points) for name, points in sorted(strategies.items()) if points]
-    if len(series) > 1:
-        series.append(("total", total))
-    elif not series:
-        series = [("total", total)]
-    tz = datetime.fromisoformat(total[0][0]).tzinfo
+    end = datetime.fromisoformat(total[-1][0])
+    series = []
+    for name, points in sorted(strategies.items()):
+        if points:
+            xs = [datetime.fromisoformat(t) for t, _ in points]
+            ys = [v for _, v in points]
+            if xs[-1] < end:  # hold the last value to the day's last fill
+                xs.append(end)
+                ys.append(ys[-1])
+            series.append((name, xs, ys))
+    if len(series) != 1:
+        # Drawn first, so the strategies' lines stay visible on top of it.
+        series.insert(0, ("total", [datetime.fromisoformat(t) for t, _ in total], [v for _, v in total]))
     title = f"Cumulative realized PnL — {doc.get('date', '')}"
-    return _line_chart(
-        [(name, [datetime.fromisoformat(t) for t, _ in pts], [v for _, v in pts]) for name, pts in series],
-        title=title, ylabel=str(doc.get("currency", "")), time_axis=True, tz=tz, steps=True,
-    )
+    return _line_chart(series, title=title, ylabel=str(doc.get("currency", "")), time_axis=True,
+                       tz=end.tzinfo, steps=True)
 
 
 def render_period_chart(doc: Mapping[str, Any]) -> bytes | None:
@@ -57,7 +62,7 @@ def render_period_chart(doc: Mapping[str, Any]) -> bytes | None:
     per_strategy: Mapping[str, list[float]] = doc.get("strategy_cumulative") or {}
     for name in sorted(per_strategy):
         series.append((name, dates, per_strategy[name]))
-    series.append(("total", dates, [d["cumulative_pnl"] for d in days]))
+    series.insert(0, ("total", dates, [d["cumulative_pnl"] for d in days]))
     return _line_chart(series, title=f"Cumulative realized PnL — {doc.get('period', '')}",
                        ylabel=str(doc.get("currency", "")), time_axis=False, tz=None, steps=False)
 
@@ -76,7 +81,8 @@ def _line_chart(series: list[tuple[str, list[Any], list[float]]], *, title: str,
         FigureCanvasAgg(fig)
         ax = fig.add_subplot(1, 1, 1)
         for name, xs, ys in series:
-            style = {"linewidth": 2.2, "color": "black"} if name == "total" and len(series) > 1 else {"linewidth": 1.4}
+            style = ({"linewidth": 3.0, "color": "#bbbbbb", "linestyle": "-"} if name == "total" and len(series) > 1
+                     else {"linewidth": 1.5})
             if steps:
                 ax.step(xs, ys, where="post", label=name, **style)
             else:

@@ -219,19 +219,25 @@ def _read_csv_columns(p: Path, name: str) -> tuple[dict[str, np.ndarray], np.nda
     dupes = sorted({h for h in header if header.count(h) > 1 and h in JOURNAL_COLUMNS})
     if dupes:
         raise JournalError(f"{name}:1: column {dupes[0]} appears twice in the header", hint="keep one of them")
+    import warnings
+
     try:
-        frame = pd.read_csv(
-            p, dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False,
-            encoding="utf-8-sig", usecols=[c for c in header if c in JOURNAL_COLUMNS], engine="c",
-        )
-    except pd.errors.ParserError as exc:
-        raise JournalError(f"{name}:{_parser_error_line(str(exc))} {_parser_error_text(str(exc))}",
+        with warnings.catch_warnings():
+            # read_csv only warns when a row has more fields than the header: an error here.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                p, dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False,
+                encoding="utf-8-sig", index_col=False, engine="c",
+            )
+    except (pd.errors.ParserError, pd.errors.ParserWarning):
+        line, found = _first_ragged_row(p, len(header))
+        raise JournalError(f"{name}:{line} expected {len(header)} fields, found {found}",
                            hint="every row needs the same number of fields as the header; quote values containing commas") from None
     except UnicodeDecodeError as exc:
         raise JournalError(f"{name}: not UTF-8 text ({exc.reason})", hint="save the journal as UTF-8 CSV") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     lines = np.arange(2, len(frame) + 2, dtype=np.int64)
-    columns = {c: frame[c].to_numpy(dtype=object) for c in frame.columns}
+    columns = {c: frame[c].to_numpy(dtype=object) for c in frame.columns if c in JOURNAL_COLUMNS}
     # Blank lines are kept by read_csv (so line numbers stay true) and dropped here.
     if len(frame):
         blank = columns["time"] == ""
@@ -245,20 +251,15 @@ def _read_csv_columns(p: Path, name: str) -> tuple[dict[str, np.ndarray], np.nda
     return columns, lines
 
 
-def _parser_error_line(text: str) -> str:
-    import re
-
-    m = re.search(r"line (\d+)", text)
-    return m.group(1) if m else "?"
-
-
-def _parser_error_text(text: str) -> str:
-    import re
-
-    m = re.search(r"Expected (\d+) fields in line \d+, saw (\d+)", text)
-    if m:
-        return f"expected {m.group(1)} fields, found {m.group(2)}"
-    return text.strip().splitlines()[0] if text.strip() else "unreadable CSV"
+def _first_ragged_row(p: Path, width: int) -> tuple[int | str, int]:
+    """(line, fields) of the first row whose field count differs from the header's."""
+    with p.open("r", encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        for row in reader:
+            if row and len(row) != width:
+                return reader.line_num, len(row)
+    return "?", 0
 
 
 def _read_jsonl_columns(p: Path, name: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -358,13 +359,13 @@ def fills_from_text_columns(
 
     time_ns, tz = _parse_times(col["time"], lines, problems)
     is_buy = _parse_sides(col["side"], lines, problems)
-    qty, qd = _parse_decimal_column(col["quantity"], lines, "quantity", problems, required=True)
-    price, pd_ = _parse_decimal_column(col["price"], lines, "price", problems, required=True)
-    fees, fd = _parse_decimal_column(col["fees"], lines, "fees", problems, required=False)
+    qty, qd, qty_bad = _parse_decimal_column(col["quantity"], lines, "quantity", problems, required=True)
+    price, pd_, price_bad = _parse_decimal_column(col["price"], lines, "price", problems, required=True)
+    fees, fd, fees_bad = _parse_decimal_column(col["fees"], lines, "fees", problems, required=False)
     if n:
-        problems.add(lines, qty <= 0, "quantity", lambda i: f"{col['quantity'][i]!r} must be > 0")
-        problems.add(lines, price < 0, "price", lambda i: f"{col['price'][i]!r} must be >= 0")
-        problems.add(lines, fees < 0, "fees", lambda i: f"{col['fees'][i]!r} must be >= 0")
+        problems.add(lines, (qty <= 0) & ~qty_bad, "quantity", lambda i: f"{col['quantity'][i]!r} must be > 0")
+        problems.add(lines, (price < 0) & ~price_bad, "price", lambda i: f"{col['price'][i]!r} must be >= 0")
+        problems.add(lines, (fees < 0) & ~fees_bad, "fees", lambda i: f"{col['fees'][i]!r} must be >= 0")
     problems.raise_if_any()
 
     table = FillTable(
@@ -461,8 +462,10 @@ def _as_fixed_offset(tz: tzinfo, sample_ns: int) -> tzinfo:
 
 def _parse_decimal_column(
     values: np.ndarray, lines: np.ndarray, name: str, problems: _Problems, *, required: bool
-) -> tuple[np.ndarray, int]:
-    """Exact parse of a column of decimal strings into (scaled integers, decimals).
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """Exact parse of a column of decimal strings into (scaled integers, decimals, bad rows).
+
+    Bad rows are reported to ``problems`` (and hold 0).
 
     Fast path for plain ``123.45`` text, on the ASCII bytes as an (n, width) matrix:
     a row of digits and at most one dot, whose value scaled to the column's decimals
@@ -476,7 +479,8 @@ def _parse_decimal_column(
 
     n = values.shape[0]
     if n == 0:
-        return np.zeros(0, dtype=np.int64), 0
+        return np.zeros(0, dtype=np.int64), 0, np.zeros(0, dtype=bool)
+    bad = np.zeros(n, dtype=bool)
     decs = np.zeros(n, dtype=np.int64)
     digits = np.zeros(n, dtype=np.int64)
     slow = np.ones(n, dtype=bool)
@@ -498,16 +502,18 @@ def _parse_decimal_column(
         if not required:
             blank = length == 0
             slow &= ~blank  # an empty optional value means 0
+            raw = np.where(blank, b"0", raw)
         digits[slow] = 0
         decs[slow] = 0
     elif raw is not None and not required:
-        slow[:] = False  # every value is empty: all zero
+        return np.zeros(n, dtype=np.int64), 0, bad  # every value is empty: all zero
     slow_values: dict[int, tuple[int, int]] = {}
     for i in np.flatnonzero(slow):
         text = str(values[i]).strip()
         if not text:
             if required:
                 problems.add_one(int(lines[i]), name, "is empty")
+                bad[i] = True
             else:
                 slow_values[int(i)] = (0, 0)
             continue
@@ -515,9 +521,11 @@ def _parse_decimal_column(
             d = Decimal(text)
         except InvalidOperation:
             problems.add_one(int(lines[i]), name, f"{values[i]!r} is not a number")
+            bad[i] = True
             continue
         if not d.is_finite():
             problems.add_one(int(lines[i]), name, f"{values[i]!r} is not a finite number")
+            bad[i] = True
             continue
         slow_values[int(i)] = decimal_to_scaled(d)
     fast = ~slow
@@ -538,14 +546,14 @@ def _parse_decimal_column(
                 scaled[long_rows] = _accumulate_digits(mat[long_rows]) * 10 ** (decimals - decs[long_rows])
         for i, (m, d) in slow_values.items():
             scaled[i] = m * 10 ** (decimals - d)
-        return scaled, decimals
+        return scaled, decimals, bad
     # Too many digits for int64: Python integers, exact at any size.
     scaled = np.empty(n, dtype=object)
     fast_values = _accumulate_digits(mat) if (mat is not None and fast.any()) else np.zeros(n, dtype=np.int64)
     for i in range(n):
         m, d = slow_values.get(i, (0, 0)) if slow[i] else (int(fast_values[i]), int(decs[i]))
         scaled[i] = m * 10 ** (decimals - d)
-    return scaled, decimals
+    return scaled, decimals, bad
 
 
 def _accumulate_digits(mat: np.ndarray) -> np.ndarray:

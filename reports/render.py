@@ -258,6 +258,7 @@ def _environment(templates_dir: str | os.PathLike[str] | None) -> jinja2.Environ
         "percent": format_percent,
         "number": format_number,
         "md": escape_markdown_cell,
+        "clock": format_clock,
     })
     return env
 
@@ -288,6 +289,16 @@ def format_number(value: Any, places: int | None = None) -> str:
     if places is None:
         return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
     return f"{value:,.{places}f}"
+
+
+def format_clock(value: Any) -> str:
+    """An ISO-8601 time as ``HH:MM`` (its own offset's wall clock); None -> ``—``."""
+    if not value:
+        return "—"
+    try:
+        return datetime.fromisoformat(str(value)).strftime("%H:%M")
+    except ValueError:
+        return str(value)
 
 
 def escape_markdown_cell(value: Any) -> str:

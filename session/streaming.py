@@ -223,17 +223,17 @@ class PipeReader(threading.Thread):
 
     def _pump(self) -> None:
         fd = self._fd
+        # poll, not select: select cannot watch descriptors numbered 1024 and above.
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
         partial = b""
         drained_after_stop = 0
         while True:
             if self.stop_reading.is_set():
-                ready, _, _ = select.select([fd], [], [], 0)
-                if not ready or drained_after_stop > _DRAIN_LIMIT_BYTES:
+                if not poller.poll(0) or drained_after_stop > _DRAIN_LIMIT_BYTES:
                     break
-            else:
-                ready, _, _ = select.select([fd], [], [], _POLL_SECONDS)
-                if not ready:
-                    continue
+            elif not poller.poll(_POLL_SECONDS * 1000):
+                continue
             try:
                 data = os.read(fd, self._max_line + 1 - len(partial))
             except InterruptedError:

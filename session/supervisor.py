@@ -132,8 +132,8 @@ class EngineSpec:
                 raise ValueError(f"engine {self.name}: {name} must not be negative")
         if self.backoff_factor < 1:
             raise ValueError(f"engine {self.name}: backoff_factor must be at least 1")
-        if not 0 <= self.backoff_jitter < 1:
-            raise ValueError(f"engine {self.name}: backoff_jitter must be a fraction in [0, 1)")
+        if not 0 <= self.backoff_jitter <= 1:
+            raise ValueError(f"engine {self.name}: backoff_jitter must be a fraction between 0 and 1")
         self.no_restart_exit_codes = tuple(int(c) for c in self.no_restart_exit_codes)
         signal.Signals(self.stop_signal)  # ValueError for an unknown signal number
         if self.parent_death_signal is not None:
@@ -234,10 +234,12 @@ class StopSignals:
 
     SIGNALS: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
-    def __init__(self, stop_requested: threading.Event, kill_now: threading.Event) -> None:
+    def __init__(
+        self, stop_requested: threading.Event, kill_now: threading.Event, received: list[int] | None = None
+    ) -> None:
         self.stop_requested = stop_requested
         self.kill_now = kill_now
-        self.received: list[int] = []
+        self.received: list[int] = received if received is not None else []
         self._previous: dict[int, Any] = {}
 
     @property
@@ -268,13 +270,16 @@ class StopSignals:
         self._previous.clear()
 
 
-def install_stop_signals(stop_requested: threading.Event, kill_now: threading.Event) -> StopSignals:
+def install_stop_signals(
+    stop_requested: threading.Event, kill_now: threading.Event, received: list[int] | None = None
+) -> StopSignals:
     """SIGTERM/SIGINT/SIGHUP set ``stop_requested``; a second SIGINT also sets ``kill_now``.
 
     Must be called from the main thread (Python delivers signals there). Returns a callable
-    that restores the previous handlers and records which signal arrived.
+    that restores the previous handlers and records which signal arrived (``.received``,
+    ``.exit_code``); signal numbers are also appended to ``received`` if given.
     """
-    handlers = StopSignals(stop_requested, kill_now)
+    handlers = StopSignals(stop_requested, kill_now, received)
     handlers.install()
     return handlers
 
@@ -837,6 +842,16 @@ class Supervisor:
     ) -> None:
         """A restart is wanted: schedule it with backoff, or give up after max_restarts."""
         spec = engine.spec
+        if self._stopping:
+            # Exited just as the session is being stopped: no restart to announce.
+            if info is not None:
+                self._event(engine, "exited", info | {"action": "none"})
+            engine.exit_code = exit_code
+            if not clean:
+                engine.failure = what
+            engine.last_decision_monotonic = time.monotonic()
+            self._set_state(engine, EngineState.EXITED)
+            return
         if engine.restarts >= spec.max_restarts:
             if info is not None:
                 self._event(engine, "exited", info | {"action": "gave_up"})

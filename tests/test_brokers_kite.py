@@ -171,12 +171,23 @@ def test_environment_overrides_files(tmp_path: Path) -> None:
     assert (creds.access_token, creds.access_token_source) == (ACCESS_TOKEN, "env:KITE_ACCESS_TOKEN")
 
 
-def test_empty_or_generic_environment_variables_do_not_override(tmp_path: Path) -> None:
+def test_empty_environment_variables_do_not_override(tmp_path: Path) -> None:
     secrets, tokens = write_secret_files(tmp_path, f"KITE_API_KEY={API_KEY}", f"ACCESS_TOKEN={ACCESS_TOKEN}")
-    environ = {"KITE_API_KEY": "", "API_KEY": "someone-elses-key", "ACCESS_TOKEN": "someone-elses-token"}
-    creds = load_kite_credentials(secrets, tokens, environ=environ)
+    creds = load_kite_credentials(secrets, tokens, environ={"KITE_API_KEY": "", "KITE_ACCESS_TOKEN": " "})
     assert (creds.api_key, creds.access_token) == (API_KEY, ACCESS_TOKEN)
     assert creds.api_key_source.startswith("file:")
+
+
+def test_generic_environment_names_override_and_say_so(tmp_path: Path) -> None:
+    # The contract: variables of the same names as in the files override them.
+    # The source names the generic variable so the precheck can warn (secrets.W002).
+    secrets, tokens = write_secret_files(tmp_path, f"KITE_API_KEY={API_KEY}", f"ACCESS_TOKEN={ACCESS_TOKEN}")
+    environ = {"API_KEY": "generic-key-value", "ACCESS_TOKEN": "generic-token-value"}
+    creds = load_kite_credentials(secrets, tokens, environ=environ)
+    assert (creds.api_key, creds.api_key_source) == ("generic-key-value", "env:API_KEY")
+    assert (creds.access_token, creds.access_token_source) == ("generic-token-value", "env:ACCESS_TOKEN")
+    prefixed = load_kite_credentials(secrets, tokens, environ={**environ, "KITE_API_KEY": "prefixed-key-1"})
+    assert (prefixed.api_key, prefixed.api_key_source) == ("prefixed-key-1", "env:KITE_API_KEY")
 
 
 def test_missing_files_give_none_not_an_error(tmp_path: Path) -> None:

@@ -33,6 +33,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.fixture(autouse=True)
+def _tradeday_logs_reach_caplog() -> Iterator[None]:
+    # cli.common.setup_logging (run in-process by other tests) stops "tradeday" records
+    # at its own handlers; caplog listens on the root logger.
+    logger = logging.getLogger("tradeday")
+    saved = logger.propagate
+    logger.propagate = True
+    yield
+    logger.propagate = saved
+
+
 class Inbox:
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], EmailMessage]] = []

@@ -29,6 +29,17 @@ def webhook(server: HttpRecorder, name: str = "hook", **extra: Any) -> dict[str,
     return {"type": "webhook", "name": name, "url": f"{server.url}/{name}", **extra}
 
 
+@pytest.fixture(autouse=True)
+def _tradeday_logs_reach_caplog() -> Iterator[None]:
+    # cli.common.setup_logging (run in-process by other tests) stops "tradeday" records
+    # at its own handlers; caplog listens on the root logger.
+    logger = logging.getLogger("tradeday")
+    saved = logger.propagate
+    logger.propagate = True
+    yield
+    logger.propagate = saved
+
+
 class Hubs:
     """Creates hubs and closes whatever a test left open."""
 
@@ -411,3 +422,9 @@ def test_a_refused_channel_stops_the_drain(hubs: Hubs, server: HttpRecorder) -> 
     time.sleep(0.2)
     assert hub.flush(2)
     assert len(server.requests) == 2 and len(hubs.outbox()) == 4
+
+
+def test_an_unknown_level_falls_back_to_the_event_default(hubs: Hubs, server: HttpRecorder) -> None:
+    hub = hubs(config(webhook(server)))
+    hub.emit("engine_fatal", "SEVERE", "engine gave up", "")
+    assert server.wait_for(1)[0].json()["level"] == "critical"

@@ -38,6 +38,17 @@ def server() -> Iterator[HttpRecorder]:
         yield srv
 
 
+@pytest.fixture(autouse=True)
+def _tradeday_logs_reach_caplog() -> Iterator[None]:
+    # cli.common.setup_logging (run in-process by other tests) stops "tradeday" records
+    # at its own handlers; caplog listens on the root logger.
+    logger = logging.getLogger("tradeday")
+    saved = logger.propagate
+    logger.propagate = True
+    yield
+    logger.propagate = saved
+
+
 # copilot_quant's OrderRecord, reduced to what the adapter reads.
 class OrderStatus(Enum):
     FILLED = "filled"

@@ -131,6 +131,11 @@ def test_secrets_missing_permissions_and_env_override(tmp_path: Path, cli_home: 
                                          env={"KITE_API_KEY": API_KEY, "KITE_ACCESS_TOKEN": TOKEN})
         assert code == 0, proc.stdout
         assert "env:KITE_API_KEY" in next(c["message"] for c in data["checks"] if c["id"] == "secrets.I001")
+        # a generic variable name works too, with a warning
+        code, data, proc2 = precheck_json(cfg, "--only", "secrets", cwd=cli_home,
+                                          env={"API_KEY": API_KEY, "KITE_ACCESS_TOKEN": TOKEN})
+        assert code == 0 and ids(data)["secrets.W002"] == "WARNING"
+        assert_no_secrets([proc2.stdout, proc2.stderr], SECRETS)
         assert_no_secrets([proc.stdout, proc.stderr], SECRETS)
 
 
@@ -138,6 +143,7 @@ def ibkr_config(tmp_path: Path, port: int, *, mode: str = "paper", extra: str = 
     return write_config(tmp_path, f"""
         mode: {mode}
         market: {{calendar: XNYS}}
+        session: {{allowed_window: "00:00-23:59"}}
         engines: [{{name: e, command: ["{sys.executable}", "-c", "pass"]}}]
         broker:
           kind: ibkr

@@ -556,13 +556,15 @@ def test_run_until_deadline_and_stop_request(tmp_path: Path) -> None:
 
 def test_install_stop_signals_records_and_escalates() -> None:
     stop, kill = threading.Event(), threading.Event()
-    restore = install_stop_signals(stop, kill)
+    received: list[int] = []
+    restore = install_stop_signals(stop, kill, received)
     try:
         os.kill(os.getpid(), signal.SIGTERM)
         assert stop.wait(1.0) and not kill.is_set()
         assert restore.signal_number == signal.SIGTERM and restore.exit_code == 143
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl+C while stopping: kill now
         assert kill.wait(1.0)
+        assert received == [signal.SIGTERM, signal.SIGINT]
     finally:
         restore()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
@@ -574,7 +576,10 @@ def test_install_stop_signals_records_and_escalates() -> None:
 def test_sample_engine_journals_and_flattens_on_sigterm(tmp_path: Path) -> None:
     journal = tmp_path / "journal" / "2026-11-20.csv"
     heartbeat = tmp_path / "state" / "demo.heartbeat"
+    config = tmp_path / "tradeday.yaml"
+    config.write_text("strategy:\n  symbols: [AAPL, MSFT]\nrisk:\n  max_position: 4\n")
     env = base_env() | {
+        "TRADEDAY_CONFIG": str(config),
         "TRADEDAY_MODE": "paper",
         "TRADEDAY_ENGINE": "demo",
         "TRADEDAY_JOURNAL": str(journal),
@@ -612,8 +617,24 @@ def test_sample_engine_journals_and_flattens_on_sigterm(tmp_path: Path) -> None:
         assert row["side"] in ("BUY", "SELL") and int(row["quantity"]) > 0
         assert float(row["fees"]) >= 0 and row["price"] == f"{float(row['price']):.2f}"
         assert row["strategy"] in ("momentum", "mean_reversion")
+        assert row["symbol"] in ("AAPL", "MSFT") and int(row["quantity"]) <= 4  # the config's own sections
         key = (row["strategy"], row["symbol"])
         positions[key] = positions.get(key, 0) + (1 if row["side"] == "BUY" else -1) * int(row["quantity"])
     assert len({row["trade_id"] for row in rows}) == len(rows)  # unique across both starts
+    from reports.journal import read_journal
+
+    read_journal(journal)  # the end-of-day reader accepts it as is
     assert all(qty == 0 for qty in positions.values()), positions  # flattened at each exit
     assert all(n["event"] in ("fill", "message") for n in notes)
+
+
+def test_sample_engine_config_error_exits_78_and_is_not_restarted(tmp_path: Path) -> None:
+    config = tmp_path / "tradeday.yaml"
+    config.write_text("risk:\n  max_position: 0\n")
+    argv = [PY, str(REPO / "examples" / "sample_engine.py"), "--config", str(config), "--tick", "0.02"]
+    sup = supervise([make_spec(tmp_path, "demo", argv)])
+    sup.start()
+    assert sup.run_until(soon(10), threading.Event()) == "all_finished"
+    sup.stop_all()
+    [status] = sup.snapshot()
+    assert status.state is EngineState.FATAL and status.exit_code == 78 and status.starts == 1

@@ -104,9 +104,14 @@ def load_kite_credentials(secrets_file: Path, tokens_file: Path, environ: Mappin
 def _pick(
     environ: Mapping[str, str], env_name: str, path: Path, file_names: tuple[str, ...]
 ) -> tuple[str | None, str | None]:
-    from_env = (environ.get(env_name) or "").strip()
-    if from_env:
-        return from_env, f"env:{env_name}"
+    # The contract: environment variables of the same names as in the files
+    # override them. The KITE_-prefixed name wins; a bare API_KEY / ACCESS_TOKEN is
+    # honoured too, but its source is reported as such so the precheck can warn that a
+    # generic name may belong to another service.
+    for name in (env_name, *(n for n in file_names if n != env_name)):
+        from_env = (environ.get(name) or "").strip()
+        if from_env:
+            return from_env, f"env:{name}"
     try:
         values = read_env_file(path)
     except FileNotFoundError:

@@ -57,7 +57,8 @@ def check_clock(ctx: CheckContext) -> list[CheckResult]:
     results = []
     window = ctx.config.session.allowed_window
     local = ctx.now.astimezone(ctx.calendar.tz)
-    inside = window.start <= local.time() <= window.end
+    # The end is inclusive to the minute: "23:59" admits 23:59:30.
+    inside = window.start <= local.replace(second=0, microsecond=0).time() <= window.end
     span = f"{window.start:%H:%M}-{window.end:%H:%M} {ctx.calendar.timezone}"
     if inside:
         results.append(info("clock.I001", f"market time {local:%H:%M} is inside the allowed window {span}"))
@@ -141,7 +142,11 @@ def check_secrets(ctx: CheckContext) -> list[CheckResult]:
         if f.exists():
             problem = file_permission_problem(f)
             if problem:
-                results.append(warning("secrets.W001", f"{_rel(ctx, f)} is {problem}", f"chmod 600 {f}"))
+                results.append(warning("secrets.W001", f"{_rel(ctx, f)} is {problem}"))
+    for source in (creds.api_key_source, creds.access_token_source):
+        if source in ("env:API_KEY", "env:ACCESS_TOKEN"):
+            results.append(warning("secrets.W002", f"Kite credential taken from the generic variable {source[4:]}",
+                                   f"prefer KITE_{source[4:]}; a generic name may belong to another service"))
     if not results or all(r.level.name == "WARNING" for r in results):
         results.insert(0, info("secrets.I001",
                                f"Kite API key from {creds.api_key_source}, access token from {creds.access_token_source}"))
@@ -164,7 +169,7 @@ def _ibkr_timeout(ctx: CheckContext) -> float:
 def check_kite(ctx: CheckContext) -> list[CheckResult]:
     if not ctx.config.broker.uses("kite"):
         return [info("kite.I002", "broker is not Kite; skipped")]
-    from session.brokers.kite import probe_kite, token_is_stale
+    from session.brokers.kite import probe_kite, token_file_written_at, token_is_stale
 
     try:
         creds = _kite_credentials(ctx)
@@ -174,8 +179,8 @@ def check_kite(ctx: CheckContext) -> list[CheckResult]:
         return [error("kite.E005", "cannot check the Kite login without an API key and access token",
                       "see the secrets check")]
     # A token written before the most recent 06:00 IST has expired: no network call needed.
-    if creds.access_token_source and creds.access_token_source.startswith("file:") and creds.tokens_file.exists():
-        written = datetime.fromtimestamp(creds.tokens_file.stat().st_mtime, tz=timezone.utc)
+    written = token_file_written_at(creds.tokens_file)
+    if creds.access_token_source and creds.access_token_source.startswith("file:") and written is not None:
         if token_is_stale(written, ctx.now):
             return [error(
                 "kite.E001",

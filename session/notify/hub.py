@@ -331,6 +331,7 @@ class NotificationHub:
         self._closing = threading.Event()
         self._deadline: float | None = None
         self._workers: list[_ChannelWorker] = []
+        self._loader: threading.Thread | None = None
         for secret in secret_values(config):
             GLOBAL_REDACTOR.add(secret)
         if not config.enabled:
@@ -372,7 +373,12 @@ class NotificationHub:
         delivery problems. ``level`` None means the event's default level."""
         if not self.config.enabled or self._closed:
             return
-        resolved = default_level(event) if level is None else AlertLevel.parse(level)
+        try:
+            resolved = default_level(event) if level is None else AlertLevel.parse(level)
+        except ValueError:
+            # A caller's typo must not lose the alert (or raise into the trading day).
+            log.warning("notification %r: unknown level %r; using %s", title, level, default_level(event).name)
+            resolved = default_level(event)
         self.emit_message(
             NotificationMessage(title=title, message=message, level=resolved, metadata=dict(fields or {}), event=event, key=key)
         )
@@ -421,7 +427,8 @@ class NotificationHub:
         stops draining and keeps its entries. Returns at once."""
         if not self._workers or self._closed:
             return
-        threading.Thread(target=self._load_backlog, name="tradeday-notify-outbox", daemon=True).start()
+        self._loader = threading.Thread(target=self._load_backlog, name="tradeday-notify-outbox", daemon=True)
+        self._loader.start()
 
     def _load_backlog(self) -> None:
         try:
@@ -455,6 +462,10 @@ class NotificationHub:
         """Wait up to ``timeout`` seconds until every queue (and outbox backlog) is empty
         and nothing is being sent; True if it got there."""
         end = time.monotonic() + timeout
+        if self._loader is not None:
+            self._loader.join(max(0.0, end - time.monotonic()))
+            if self._loader.is_alive():
+                return False
         for worker in self._workers:
             with worker.cond:
                 while not (worker.size == 0 and worker.inflight is None and not worker.backlog):

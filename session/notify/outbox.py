@@ -18,6 +18,7 @@ from typing import Any
 
 from session.fsutil import atomic_write_text
 from session.notify.message import NotificationMessage
+from session.redact import GLOBAL_REDACTOR
 
 log = logging.getLogger("tradeday.notify")
 
@@ -26,6 +27,17 @@ LOCK_TIMEOUT = 10.0
 
 def new_entry_id() -> str:
     return uuid.uuid4().hex
+
+
+def _redacted(value: Any) -> Any:
+    # The outbox is a file on disk: a secret an engine printed into its message stays out.
+    if isinstance(value, str):
+        return GLOBAL_REDACTOR(value)
+    if isinstance(value, dict):
+        return {GLOBAL_REDACTOR(str(k)): _redacted(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(v) for v in value]
+    return value
 
 
 def make_entry(
@@ -46,7 +58,7 @@ def make_entry(
         "attempts": attempts,
         "error": error,
         "permanent": permanent,
-        "message": message.to_record(),
+        "message": _redacted(message.to_record()),
     }
 
 

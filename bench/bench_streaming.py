@@ -7,7 +7,7 @@ The same generator (a Python script writing ~100-byte lines) feeds both:
 * tee:        sh -c 'python gen N | tee LOG >/dev/null'
 * supervisor: a child process runs Supervisor([gen N]) with the console on /dev/null and the
               engine's log file; time from start() until stop_all() returned; it also reports
-              its own peak RSS (ru_maxrss), i.e. the supervising process only.
+              its own peak RSS (VmHWM), i.e. the supervising process only.
 Variants: no on_line; on_line with on_line_prefix=b"@tradeday " (what `tradeday run` uses);
 on_line for every line (no prefix).
 Target: supervisor wall time <= 1.5x tee's, in the same run; RSS < 80 MB.
@@ -65,6 +65,19 @@ def run_supervisor_child(tmp: Path, lines: int, variant: str) -> dict:
     return json.loads(out.stdout)
 
 
+def peak_rss_mb() -> float:
+    """Peak RSS of this process. Linux: VmHWM (ru_maxrss survives exec and may report the
+    parent's size); elsewhere ru_maxrss (bytes on macOS)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 / 1024 if sys.platform == "darwin" else peak / 1024
+
+
 def child(lines: int, tmp: Path, variant: str) -> None:
     """The supervising process: one engine, console to /dev/null, log file on disk."""
     from datetime import datetime, timedelta, timezone
@@ -112,7 +125,7 @@ def child(lines: int, tmp: Path, variant: str) -> None:
                 "reason": reason,
                 "lines_total": status.lines_total,
                 "log_bytes": size,
-                "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "maxrss_mb": peak_rss_mb(),
             }
         )
     )

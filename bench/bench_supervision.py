@@ -116,7 +116,9 @@ def sigterm_to_supervisor(tmp: Path, kind: str, stop_timeout: float) -> float:
         "start_secs": 0.1,
         "hang_timeout": 0,
     }
-    proc = subprocess.Popen([PY, str(ENGINES / "supervise.py"), json.dumps({"specs": [spec], "quiet": True})], stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [PY, str(ENGINES / "supervise.py"), json.dumps({"specs": [spec], "quiet": True})], stdout=subprocess.PIPE
+    )
     assert proc.stdout is not None
     proc.stdout.readline()  # ready
     needle = b"family ready" if kind == "stubborn" else b"sleeper pid="

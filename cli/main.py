@@ -5,7 +5,7 @@ import sys
 
 import typer
 
-from cli import calendar_cmd, config_cmd, precheck_cmd, run_cmd, status_cmd
+from cli import calendar_cmd, config_cmd, notify_cmd, precheck_cmd, run_cmd, status_cmd
 
 app = typer.Typer(
     name="tradeday",
@@ -40,6 +40,7 @@ def _root(
 
 app.command("calendar", help=calendar_cmd.__doc__)(calendar_cmd.calendar)
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(notify_cmd.app, name="notify")
 app.command("precheck", help=precheck_cmd.__doc__)(precheck_cmd.precheck)
 app.command("run", help=run_cmd.__doc__)(run_cmd.run)
 app.command("status", help=status_cmd.__doc__)(status_cmd.status)

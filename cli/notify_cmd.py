@@ -106,3 +106,29 @@ def notify_test_command(notifications: "NotificationsConfig", outbox_path: Path,
         per = ", ".join(f"{name}: {n}" for name, n in sorted(outbox["pending"].items()))
         _out(f"{left} notification(s) still wait in the outbox {outbox['path']} ({per})")
     return code
+
+
+# --- the Typer command: `tradeday notify test` -----------------------------------------------
+
+import typer  # noqa: E402  (typer is already loaded by cli.main; kept here beside its command)
+
+from cli.common import ConfigOpt, JsonOpt, LogLevel, LogLevelOpt  # noqa: E402
+
+app = typer.Typer(help="Notifications: send a test message through the configured channels.",
+                  no_args_is_help=True)
+
+
+@app.command("test")
+def test(
+    config: ConfigOpt = None,
+    channel: str = typer.Option(None, "--channel", help="Only this channel (by name)"),
+    level: str = typer.Option("INFO", "--level", help="INFO, WARNING or CRITICAL"),
+    json_out: JsonOpt = False,
+    log_level: LogLevelOpt = LogLevel.WARNING,
+) -> None:
+    """Send a test message through each (or one) channel; exit 1 if any failed, 2 if none matched."""
+    from cli.common import load, setup_logging
+
+    setup_logging(log_level)
+    cfg = load(config)
+    raise typer.Exit(notify_test_command(cfg.notifications, cfg.outbox_path, channel, level, json_out))

@@ -35,6 +35,7 @@ import time
 from collections import deque
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 try:  # POSIX: several engines may append to one journal; Windows has no fcntl
     import fcntl
@@ -58,7 +59,7 @@ def say(text: str) -> None:
     print(f"{datetime.now().astimezone():%H:%M:%S} {text}", flush=True)
 
 
-def announce(payload: dict) -> None:
+def announce(payload: dict[str, object]) -> None:
     """A protocol line: tradeday turns it into a notification instead of a log line."""
     print("@tradeday " + json.dumps(payload, separators=(",", ":")), flush=True)
 
@@ -131,7 +132,7 @@ class Book:
             announce(
                 {
                     "event": "fill",
-                    "title": f"{self.engine}: {side} {quantity} {symbol}",
+                    "title": f"{side} {quantity} {symbol}",  # tradeday prefixes the engine name
                     "message": f"{strategy} {why} at {price:.2f}{result}",
                     "strategy": strategy,
                     "symbol": symbol,
@@ -153,7 +154,8 @@ class Momentum:
     def on_tick(self, book: Book, symbol: str, history: deque[float]) -> None:
         if len(history) < 4:
             return
-        moves = [b - a for a, b in zip(list(history)[-4:-1], list(history)[-3:])]
+        recent = list(history)[-4:]
+        moves = [b - a for a, b in zip(recent[:-1], recent[1:], strict=True)]
         held = book.positions.get((self.name, symbol), 0)
         if held == 0 and all(m > 0 for m in moves):
             book.fill(self.name, symbol, "BUY", self.quantity, history[-1], "after 3 rising ticks")
@@ -181,7 +183,7 @@ class MeanReversion:
             book.fill(self.name, symbol, "SELL", held, price, f"back at average {average:.2f}")
 
 
-STRATEGIES = {"momentum": Momentum, "mean_reversion": MeanReversion}
+STRATEGIES: dict[str, type[Momentum] | type[MeanReversion]] = {"momentum": Momentum, "mean_reversion": MeanReversion}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -189,9 +191,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=None, help="random seed for reproducible prices")
     parser.add_argument("--tick", type=float, default=0.2, help="seconds between price ticks (default 0.2)")
     parser.add_argument("--duration", type=float, default=None, help="stop by itself after this many seconds")
-    parser.add_argument("--symbols", default=None, help="comma-separated symbols (default: the config's strategy.symbols, else RELIANCE,INFY,TCS)")
+    parser.add_argument(
+        "--symbols", default=None, help="comma-separated symbols (default: the config's strategy.symbols, else RELIANCE,INFY,TCS)"
+    )
     parser.add_argument("--mode", default=os.environ.get("TRADEDAY_MODE", "paper"), help="paper or live (default: TRADEDAY_MODE)")
-    parser.add_argument("--config", default=os.environ.get("TRADEDAY_CONFIG"), help="tradeday config to read strategy/risk from (default: TRADEDAY_CONFIG)")
+    parser.add_argument(
+        "--config",
+        default=os.environ.get("TRADEDAY_CONFIG"),
+        help="tradeday config with strategy/risk sections (default: TRADEDAY_CONFIG)",
+    )
     parser.add_argument("--strategies", default="momentum,mean_reversion", help="comma-separated: momentum, mean_reversion")
     parser.add_argument("--quantity", type=int, default=10, help="shares per entry (default 10)")
     args = parser.parse_args(argv)
@@ -205,7 +213,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def engine_settings(config_path: str | None) -> dict:
+def engine_settings(config_path: str | None) -> dict[str, dict[str, Any]]:
     """``strategy`` and ``risk`` sections of the tradeday config; {} without PyYAML or config."""
     if not config_path:
         return {}
@@ -275,20 +283,20 @@ def main(argv: list[str] | None = None) -> int:
             histories[symbol].append(prices[symbol])
             for strategy in strategies:
                 strategy.on_tick(book, symbol, histories[symbol])
-        say("tick %d %s" % (ticks, " ".join(f"{s}={p:.2f}" for s, p in prices.items())))
+        say(f"tick {ticks} " + " ".join(f"{s}={p:.2f}" for s, p in prices.items()))
         if heartbeat:
             Path(heartbeat).touch()
         time.sleep(args.tick)
 
     say(f"stopping ({stop_reason[0]}): flattening positions")
-    for (strategy, symbol), held in sorted(book.positions.items()):
+    for (strategy_name, symbol), held in sorted(book.positions.items()):
         if held > 0:
-            book.fill(strategy, symbol, "SELL", held, prices[symbol], "flatten at stop")
+            book.fill(strategy_name, symbol, "SELL", held, prices[symbol], "flatten at stop")
         elif held < 0:
-            book.fill(strategy, symbol, "BUY", -held, prices[symbol], "flatten at stop")
+            book.fill(strategy_name, symbol, "BUY", -held, prices[symbol], "flatten at stop")
     summary = ", ".join(f"{name} {cash:+.2f}" for name, cash in sorted(book.cash.items())) or "no trades"
     say(f"flat. realised P&L after fees: {summary}; {book.fills} fills")
-    announce({"event": "message", "level": "info", "title": f"{engine} stopped flat", "message": summary, "fills": book.fills})
+    announce({"event": "message", "level": "info", "title": "stopped flat", "message": summary, "fills": book.fills})
     return 0
 
 

@@ -397,10 +397,11 @@ def compute_day(
 
     trade_info = _TradeInfo(pnl=t_pnl, strategy=t_strat, symbol=t_sym, entry_iso=entry_iso,
                             exit_iso=exit_iso, strat_names=strat_names, sym_names=sym_names)
-    overall = _figures(
-        money, trade_info, np.arange(n_trades), day_fill_gross, day_fee, day_delta, day_notional,
-        notional_places,
-    )
+    everything = np.zeros(n, dtype=np.int64)
+    overall = _figures_by(money, trade_info, np.zeros(n_trades, dtype=np.int64), everything, ["day"],
+                          day_fill_gross, day_fee, day_delta, day_notional, notional_places)
+    overall = overall[0] if overall else _empty_figures(money)
+    overall.pop("name", None)
     strategies = _figures_by(money, trade_info, t_strat, day_strat, strat_names, day_fill_gross,
                              day_fee, day_delta, day_notional, notional_places)
     symbols = _figures_by(money, trade_info, t_sym, day_sym, sym_names, day_fill_gross,
@@ -653,80 +654,142 @@ class _TradeInfo:
         }
 
 
-def _figures(
-    money: _Money, trades: _TradeInfo, t_rows: np.ndarray, fill_gross: np.ndarray, fee: np.ndarray,
-    delta: np.ndarray, notional: np.ndarray, notional_places: int,
-) -> dict[str, Any]:
-    """The core fields for one set of trades and fills (the day, a strategy, a symbol)."""
-    import numpy as np
-
-    pnl = trades.pnl[t_rows]
-    wins_mask = pnl > 0
-    loss_mask = pnl < 0
-    wins = int(wins_mask.sum())
-    losses = int(loss_mask.sum())
-    count = len(t_rows)
-    win_sum = _sum(pnl[wins_mask])
-    loss_sum = _sum(pnl[loss_mask])
-    gross = _sum(fill_gross)
-    fees = _sum(fee)
-    best = t_rows[int(np.argmax(pnl))] if wins else None
-    worst = t_rows[int(np.argmin(pnl))] if losses else None
-    turnover_money = _Money(notional_places, money.places)
-    return {
-        "realized_pnl": money.one(gross - fees),
-        "gross_pnl": money.one(gross),
-        "fees": money.one(fees),
-        "fills": int(len(fee)),
-        "trades": count,
-        "wins": wins,
-        "losses": losses,
-        "win_rate": round(wins / count, 6) if count else None,
-        "biggest_winner": trades.describe(money, int(best)) if best is not None else None,
-        "biggest_loser": trades.describe(money, int(worst)) if worst is not None else None,
-        "avg_win": money.ratio(win_sum, wins) if wins else None,
-        "avg_loss": money.ratio(loss_sum, losses) if losses else None,
-        "profit_factor": round(win_sum / -loss_sum, 4) if losses else None,
-        "max_drawdown": money.one(_max_drawdown(delta)),
-        "turnover": turnover_money.one(_sum(notional)),
-    }
-
-
 def _figures_by(
     money: _Money, trades: _TradeInfo, trade_keys: np.ndarray, fill_keys: np.ndarray, names: list[str],
     fill_gross: np.ndarray, fee: np.ndarray, delta: np.ndarray, notional: np.ndarray, notional_places: int,
 ) -> list[dict[str, Any]]:
-    """_figures per key (strategy or symbol), sorted by realized PnL, best first."""
+    """The core fields per key (strategy or symbol), sorted by realized PnL, best first.
+
+    Vectorised over groups (sorts and segment reductions), so a thousand symbols cost
+    about what one does.
+    """
     import numpy as np
 
-    fill_order = _stable_order(fill_keys)
-    trade_order = _stable_order(trade_keys)
-    fk = fill_keys[fill_order]
-    tk = trade_keys[trade_order]
+    groups = len(names)
+    fill_sort = _GroupSort(fill_keys, groups)
+    trade_sort = _GroupSort(trade_keys, groups)
+    pnl = trades.pnl
+    fills = fill_sort.counts
+    count = trade_sort.counts
+    wins = trade_sort.sum((pnl > 0).astype(np.int64))
+    losses = trade_sort.sum((pnl < 0).astype(np.int64))
+    gross = fill_sort.sum(fill_gross)
+    fees = fill_sort.sum(fee)
+    turnover = fill_sort.sum(notional)
+    win_sum = trade_sort.sum(np.where(pnl > 0, pnl, 0))
+    loss_sum = trade_sort.sum(np.where(pnl < 0, pnl, 0))
+    best = trade_sort.extreme(pnl, largest=True)
+    worst = trade_sort.extreme(pnl, largest=False)
+    drawdown = fill_sort.drawdown(delta)
+    turnover_money = _Money(notional_places, money.places)
     out = []
-    present = sorted(set(np.unique(fk).tolist()) | set(np.unique(tk).tolist()))
-    for key in present:
-        f_lo, f_hi = np.searchsorted(fk, key, "left"), np.searchsorted(fk, key, "right")
-        t_lo, t_hi = np.searchsorted(tk, key, "left"), np.searchsorted(tk, key, "right")
-        rows = fill_order[f_lo:f_hi]
-        entry = {"name": names[int(key)]}
-        entry.update(_figures(money, trades, trade_order[t_lo:t_hi], fill_gross[rows], fee[rows],
-                              delta[rows], notional[rows], notional_places))
-        out.append(entry)
+    for g in np.flatnonzero((fills > 0) | (count > 0)).tolist():
+        n_trades, n_wins, n_losses = int(count[g]), int(wins[g]), int(losses[g])
+        w_sum, l_sum = int(win_sum[g]), int(loss_sum[g])
+        out.append({
+            "name": names[g],
+            "realized_pnl": money.one(int(gross[g]) - int(fees[g])),
+            "gross_pnl": money.one(int(gross[g])),
+            "fees": money.one(int(fees[g])),
+            "fills": int(fills[g]),
+            "trades": n_trades,
+            "wins": n_wins,
+            "losses": n_losses,
+            "win_rate": round(n_wins / n_trades, 6) if n_trades else None,
+            "biggest_winner": trades.describe(money, int(best[g])) if n_wins else None,
+            "biggest_loser": trades.describe(money, int(worst[g])) if n_losses else None,
+            "avg_win": money.ratio(w_sum, n_wins) if n_wins else None,
+            "avg_loss": money.ratio(l_sum, n_losses) if n_losses else None,
+            "profit_factor": round(w_sum / -l_sum, 4) if n_losses else None,
+            "max_drawdown": money.one(int(drawdown[g])),
+            "turnover": turnover_money.one(int(turnover[g])),
+        })
     out.sort(key=lambda e: (-e["realized_pnl"], e["name"]))
     return out
 
 
-def _max_drawdown(delta: np.ndarray) -> int:
-    """Largest fall of the cumulative curve from its running peak (the curve starts at 0)."""
+def _empty_figures(money: _Money) -> dict[str, Any]:
+    """The core fields of a day without fills."""
+    zero = money.one(0)
+    return {
+        "realized_pnl": zero, "gross_pnl": zero, "fees": zero, "fills": 0, "trades": 0, "wins": 0, "losses": 0,
+        "win_rate": None, "biggest_winner": None, "biggest_loser": None, "avg_win": None, "avg_loss": None,
+        "profit_factor": None, "max_drawdown": zero, "turnover": zero,
+    }
+
+
+class _GroupSort:
+    """Rows ordered by group (stably: time order within a group) for segment reductions."""
+
+    def __init__(self, keys: np.ndarray, groups: int) -> None:
+        import numpy as np
+
+        self.groups = groups
+        self.counts = np.bincount(keys, minlength=groups) if len(keys) else np.zeros(groups, dtype=np.int64)
+        single = groups == 1 or len(keys) == 0
+        self.order = np.arange(len(keys)) if single else _stable_order(keys)
+        sorted_keys = keys[self.order]
+        self.start_mask = _segment_starts(sorted_keys)
+        self.starts = np.flatnonzero(self.start_mask)
+        self.present = sorted_keys[self.starts]
+
+    def sum(self, values: np.ndarray) -> np.ndarray:
+        """Exact per-group sums (int64, or Python ints for object arrays)."""
+        import numpy as np
+
+        out = np.zeros(self.groups, dtype=object if values.dtype == object else np.int64)
+        if len(self.starts):
+            out[self.present] = np.add.reduceat(values[self.order], self.starts)
+        return out
+
+    def extreme(self, values: np.ndarray, *, largest: bool) -> np.ndarray:
+        """Per group, the row of its largest (smallest) value; the earliest on ties."""
+        import numpy as np
+
+        out = np.full(self.groups, -1, dtype=np.int64)
+        if len(self.starts) == 0:
+            return out
+        keys = np.repeat(np.arange(len(self.starts)), np.diff(np.r_[self.starts, len(self.order)]))
+        ordered = values[self.order]
+        by_value = np.argsort(-ordered if largest else ordered, kind="stable")
+        within = by_value[_stable_order(keys[by_value])]  # by group, then by value, then by time
+        first = np.flatnonzero(_segment_starts(keys[within]))
+        out[self.present] = self.order[within[first]]
+        return out
+
+    def drawdown(self, delta: np.ndarray) -> np.ndarray:
+        """Per group, the largest fall of its cumulative curve from its running peak (>= 0)."""
+        import numpy as np
+
+        out = np.zeros(self.groups, dtype=object if delta.dtype == object else np.int64)
+        if len(self.starts) == 0:
+            return out
+        curve = _segmented_cumsum(delta[self.order], self.start_mask)
+        peak = _segmented_running_max(curve, self.start_mask)
+        if curve.dtype == object:
+            fall = np.array([max(p, 0) for p in peak.tolist()], dtype=object) - curve
+        else:
+            fall = np.maximum(peak, 0) - curve
+        out[self.present] = np.maximum.reduceat(fall, self.starts)
+        return out
+
+
+def _segmented_running_max(values: np.ndarray, start_mask: np.ndarray) -> np.ndarray:
     import numpy as np
 
-    if len(delta) == 0:
-        return 0
-    curve = np.cumsum(delta)
-    peak = np.maximum.accumulate(curve)
-    peak = np.where(peak > 0, peak, 0) if peak.dtype != object else np.array([max(p, 0) for p in peak], dtype=object)
-    return int((peak - curve).max())
+    if values.dtype != object:
+        if bool(start_mask[1:].any()) is False:
+            return np.maximum.accumulate(values)  # one segment
+        import pandas as pd
+
+        segment = np.cumsum(start_mask)
+        return pd.Series(values).groupby(segment).cummax().to_numpy()
+    out = np.empty(len(values), dtype=object)
+    running = None
+    for i, (v, new) in enumerate(zip(values.tolist(), start_mask.tolist())):
+        running = v if new or v > running else running
+        out[i] = running
+    return out
 
 
 def _trade_rows(
@@ -810,23 +873,39 @@ def _open_positions(
 
 
 def _iso_times(ns: np.ndarray, tz: tzinfo) -> list[str]:
-    """Vectorised ISO-8601 with offset (seconds, or microseconds when present)."""
+    """Vectorised ISO-8601 with offset: seconds, or microseconds when any time has them."""
     import numpy as np
-    import pandas as pd
 
     if len(ns) == 0:
         return []
-    utc = pd.DatetimeIndex(np.asarray(ns, dtype="datetime64[ns]"), tz="UTC")
-    local = utc.tz_convert(tz)
-    wall = local.tz_localize(None).asi8
-    offsets = (wall - utc.asi8) // 60_000_000_000  # minutes
-    as_us = wall.astype("datetime64[ns]").astype("datetime64[us]")
-    text = np.where(wall % 1_000_000_000 // 1000 == 0,
-                    np.datetime_as_string(as_us, unit="s"), np.datetime_as_string(as_us, unit="us"))
-    suffix = {int(o): _offset_text(int(o)) for o in np.unique(offsets)}
-    if len(suffix) == 1:
-        return [t + next(iter(suffix.values())) for t in text.tolist()]
-    return [t + suffix[o] for t, o in zip(text.tolist(), offsets.tolist())]
+    ns = np.asarray(ns, dtype=np.int64)
+    offsets = _utc_offsets_minutes(ns, tz)
+    wall_us = ns // 1000 + offsets * 60_000_000
+    unit = "us" if bool((wall_us % 1_000_000).any()) else "s"
+    text = np.datetime_as_string(wall_us.astype("datetime64[us]"), unit=unit)
+    distinct = np.unique(offsets)
+    if len(distinct) == 1:
+        return np.strings.add(text, _offset_text(int(distinct[0]))).tolist()
+    suffix = np.array([_offset_text(int(o)) for o in distinct])
+    return np.strings.add(text, suffix[np.searchsorted(distinct, offsets)]).tolist()
+
+
+def _utc_offsets_minutes(ns: np.ndarray, tz: tzinfo) -> np.ndarray:
+    """The UTC offset (minutes) of ``tz`` at each instant; one lookup per distinct hour."""
+    import numpy as np
+
+    from reports.journal import time_from_ns
+
+    fixed = tz.utcoffset(None)
+    if fixed is not None:  # datetime.timezone: one offset for all time
+        return np.full(len(ns), int(fixed.total_seconds()) // 60, dtype=np.int64)
+    hours = ns // 3_600_000_000_000
+    unique_hours, inverse = np.unique(hours, return_inverse=True)
+    per_hour = np.array([
+        int(time_from_ns(int(h) * 3_600_000_000_000, tz).utcoffset().total_seconds()) // 60  # type: ignore[union-attr]
+        for h in unique_hours.tolist()
+    ], dtype=np.int64)
+    return per_hour[inverse.reshape(-1)]
 
 
 def _offset_text(minutes: int) -> str:
@@ -898,21 +977,20 @@ def _equity_curve(
 
 
 def _thin(values: np.ndarray, max_points: int) -> np.ndarray:
+    """Indices of at most ~max_points points: each bucket's lowest and highest, plus the ends."""
     import numpy as np
 
     n = len(values)
     if n <= max_points:
         return np.arange(n)
-    buckets = max(1, max_points // 2 - 1)
-    edges = np.linspace(0, n, buckets + 1).astype(np.int64)
-    keep = {0, n - 1}
+    size = -(-n // max(1, max_points // 2 - 1))
+    buckets = -(-n // size)
     as_float = values.astype(np.float64)
-    for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist()):
-        if hi > lo:
-            chunk = as_float[lo:hi]
-            keep.add(lo + int(np.argmin(chunk)))
-            keep.add(lo + int(np.argmax(chunk)))
-    return np.array(sorted(keep), dtype=np.int64)
+    padded = np.concatenate([as_float, np.full(buckets * size - n, as_float[-1])]).reshape(buckets, size)
+    base = np.arange(buckets) * size
+    lows = np.minimum(base + padded.argmin(axis=1), n - 1)
+    highs = np.minimum(base + padded.argmax(axis=1), n - 1)
+    return np.unique(np.concatenate([[0, n - 1], lows, highs]))
 
 
 # --------------------------------------------------------------------- reconciliation

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from session.errors import EodError
-from session.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text
+from session.fsutil import atomic_write_bytes, atomic_write_text
 
 if TYPE_CHECKING:
     import jinja2
@@ -189,11 +189,61 @@ def write_daily_report(
     written: dict[str, Path] = {}
     if png is not None and chart_path is not None:
         written["chart"] = atomic_write_bytes(chart_path, png)
-    written["json"] = atomic_write_json(json_path, doc)
+    written["json"] = atomic_write_text(json_path, dumps_report(doc))
     written["markdown"] = atomic_write_text(md, md_text)
     if html_path is not None and html_text is not None:
         written["html"] = atomic_write_text(html_path, html_text)
     return written
+
+
+_BIG_DOCUMENT = 2000  # trades: above this, one item per line instead of fully indented
+
+
+def dumps_report(doc: Mapping[str, Any]) -> str:
+    """The document as JSON text, readable and fast at any size.
+
+    Small documents are indented like ``json.dumps(indent=2)``. Large ones (a million
+    fills can make 300,000 trades) would take the standard library's pure-Python
+    indenting encoder tens of seconds, so their lists are written one item per line
+    with the C encoder. Either way ``json.loads`` gives back ``doc``.
+    """
+    import json
+
+    if len(doc.get("trades") or ()) <= _BIG_DOCUMENT:
+        return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+    parts = []
+    for key, value in doc.items():
+        if isinstance(value, list):
+            text = _one_item_per_line(encoder, value, "  ")
+        elif key == "equity_curve" and isinstance(value, dict):
+            series = ",\n".join(
+                f"      {encoder.encode(name)}: {_one_item_per_line(encoder, points, '      ')}"
+                for name, points in (value.get("strategies") or {}).items()
+            )
+            text = ("{\n    \"total\": " + _one_item_per_line(encoder, value.get("total") or [], "    ")
+                    + ",\n    \"strategies\": {" + (f"\n{series}\n    " if series else "") + "}\n  }")
+        else:
+            text = json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False).replace("\n", "\n  ")
+        parts.append(f"  {encoder.encode(key)}: {text}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def _one_item_per_line(encoder: Any, items: list[Any], indent: str) -> str:
+    """``[\n<indent>  item,\n ...]`` with each item encoded compactly on its own line."""
+    if not items:
+        return "[]"
+    inner = indent + "  "
+    text = encoder.encode(items)[1:-1]
+    boundary = "}, {" if isinstance(items[0], dict) else "], [" if isinstance(items[0], list) else None
+    # Split on the boundary between items only when it occurs nowhere else (inside a
+    # string): the count proves it. Otherwise encode item by item.
+    if boundary is not None and all(type(i) is type(items[0]) for i in (items[0], items[-1])) \
+            and text.count(boundary) == len(items) - 1:
+        body = text.replace(boundary, boundary[0] + ",\n" + inner + boundary[-1])
+    else:
+        body = (",\n" + inner).join(encoder.encode(i) for i in items)
+    return "[\n" + inner + body + "\n" + indent + "]"
 
 
 def _render(template_name: str, context: Mapping[str, Any], templates_dir: str | os.PathLike[str] | None) -> str:
@@ -446,6 +496,6 @@ def write_period_report(
     if png is not None and chart_path is not None:
         written["chart"] = atomic_write_bytes(chart_path, png)
     if json_path is not None:
-        written["json"] = atomic_write_json(json_path, doc)
+        written["json"] = atomic_write_text(json_path, dumps_report(doc))
     written["markdown"] = atomic_write_text(md, text)
     return written

@@ -538,10 +538,28 @@ def _edit_distance(a: str, b: str) -> int:
     return prev[-1]
 
 
+def _document_loc(loc: tuple[str | int, ...], data: Any) -> tuple[str | int, ...]:
+    """Drop path parts pydantic adds that are not in the file (a union's tag, e.g. the
+    ``slack`` in ``channels[0].slack.webhook_url``); the last part always stays."""
+    kept: list[str | int] = []
+    node = data
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        if isinstance(node, dict) and part in node:
+            kept.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            kept.append(part)
+            node = node[part]
+        elif last or not isinstance(node, (dict, list)):
+            kept.append(part)
+    return tuple(kept)
+
+
 def validation_messages(exc: ValidationError, source: YamlSource) -> list[str]:
     lines = []
     for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if p not in ("function-after[_consistency()]",))
+        loc = _document_loc(tuple(err["loc"]), source.data)
         text = _friendly(err)
         if err.get("type") == "extra_forbidden" and loc:
             parent = _model_at(loc[:-1])

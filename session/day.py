@@ -297,7 +297,7 @@ class DayRun:
                 self.state.update(phase=Phase.DONE, exit_code=code, message="interrupted while waiting")
                 return code
 
-        engines_code = self._trade(day, window)
+        engines_code = self._trade(day, window, cal.tz)
         interrupted = self.stop_requested.is_set() and bool(self.signal_received)
 
         eod_code = ExitCode.OK
@@ -315,17 +315,27 @@ class DayRun:
 
     # --- trading ---------------------------------------------------------------------------
 
-    def _trade(self, day: date, window: SessionWindow) -> int:
+    def _trade(self, day: date, window: SessionWindow, tz: Any) -> int:
         from session.supervisor import Supervisor
 
         specs = engine_specs(self.config, self.options.mode, day, window, dict(os.environ))
         console = None if self.options.quiet else sys.stdout.buffer
         self.supervisor = Supervisor(
             specs, console=console, quiet=self.options.quiet, on_transition=self._on_transition,
-            on_line=self._on_engine_line, on_event=self._on_engine_event, logger=logging.getLogger("tradeday.engine"),
+            on_line=self._on_engine_line, on_line_prefix=b"@tradeday ", on_event=self._on_engine_event,
+            logger=logging.getLogger("tradeday.engine"), timezone=tz,
         )
         assert self.state is not None
         self.state.update(phase=Phase.TRADING, session={"stop_at": _iso(window.stop_at)})
+        try:
+            return self._supervise(day, window, specs)
+        finally:
+            # Whatever happened above (a bug, an exception from a callback), no engine may be
+            # left running unsupervised. stop_all() is idempotent.
+            self.supervisor.stop_all(kill_now=self.kill_now)
+
+    def _supervise(self, day: date, window: SessionWindow, specs: list["EngineSpec"]) -> int:
+        assert self.supervisor is not None and self.state is not None
         self.supervisor.start()
         names = ", ".join(s.name for s in specs)
         stop_text = window.stop_at.isoformat() if window.stop_at else "the engines finish"
@@ -382,7 +392,7 @@ class DayRun:
         msg = parse_engine_line(line, engine)
         if msg is None:
             return False
-        log.info("engine %s: %s: %s", engine, msg.level_name if hasattr(msg, "level_name") else msg.level, msg.title)
+        log.info("engine %s: %s: %s", engine, msg.level.name, msg.title)
         if self.hub is not None:
             self.hub.emit_message(msg)
         return True
@@ -488,6 +498,9 @@ class DayRun:
             mode=self.options.mode, analytics=not self.options.no_analytics,
             backtest=not self.options.no_backtest, session_info=session_info,
         ), hub=self.hub)
+        for kind, path in result.report_paths.items():
+            sys.stdout.write(f"report ({kind}): {path}\n")
+        sys.stdout.flush()
         return int(result.exit_code)
 
 

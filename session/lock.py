@@ -54,7 +54,7 @@ class DayLock:
 
     @property
     def held(self) -> bool:
-        return self._file_lock.is_locked
+        return bool(self._file_lock.is_locked)
 
     def release(self) -> None:
         if not self._file_lock.is_locked:

@@ -297,7 +297,7 @@ def _linux_prctl() -> Callable[..., int] | None:
         return None
     prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
     prctl.restype = ctypes.c_int
-    return prctl  # type: ignore[no-any-return]
+    return prctl
 
 
 _PRCTL = _linux_prctl()
@@ -677,7 +677,8 @@ class Supervisor:
         engine.run = run
         engine.counters.touch(started)
         engine.log.note(
-            f"started pid {proc.pid}: {' '.join(spec.argv)}" + (f" (restart {restarts}/{spec.max_restarts})" if is_restart else "")
+            f"started pid {proc.pid}: {' '.join(spec.argv)}"
+            + (f" (restart {restarts}/{spec.max_restarts})" if is_restart else "")
         )
         assert proc.stdout is not None and proc.stderr is not None
         for pipe in (proc.stdout, proc.stderr):
@@ -796,7 +797,9 @@ class Supervisor:
         clean = code == 0 and not hung
         description = _describe_exit(code)
         engine.log.note(
-            f"pid {run.pid} {description} after {runtime:.2f}s" + (" (hung)" if hung else "") + (" (failed start)" if failed_start else "")
+            f"pid {run.pid} {description} after {runtime:.2f}s"
+            + (" (hung)" if hung else "")
+            + (" (failed start)" if failed_start else "")
         )
         self._logger.log(
             logging.INFO if clean else logging.WARNING,
@@ -1020,8 +1023,13 @@ def _measure_tree(run: _Run) -> tuple[int | None, float | None]:
         return None, None
     rss = 0
     cpu = 0.0
+    # Keep only current processes: over a day, short-lived children come and go.
+    previous, run.psutil_cache = run.psutil_cache, {}
     for proc in procs:
-        cached = run.psutil_cache.setdefault(proc.pid, proc)
+        cached = previous.get(proc.pid)
+        if cached is None or cached != proc:  # psutil compares pid and creation time: no reused pids
+            cached = proc
+        run.psutil_cache[proc.pid] = cached
         try:
             with cached.oneshot():
                 rss += cached.memory_info().rss

@@ -17,9 +17,11 @@ from session.notify.channels import make_transport
 from session.notify.config import NotificationsConfig
 from session.notify.levels import AlertLevel
 from session.notify.message import NotificationMessage
-from tests.fakes.http_recorder import HttpRecorder, RecordedRequest, Reply
+from tests.fakes.http_recorder import HttpRecorder, RecordedRequest, Reply, isolated_redactor  # noqa: F401
 
 TG_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+
+pytestmark = pytest.mark.usefixtures("isolated_redactor")
 
 
 @pytest.fixture
@@ -138,7 +140,7 @@ def test_telegram_send_message_html_is_escaped(server: HttpRecorder) -> None:
 
 
 def test_telegram_text_fits_4096_after_entity_parsing(server: HttpRecorder) -> None:
-    msg = _msg(message="<&>" * 3000 + "🚀" * 500, metadata={"note": "x" * 500})
+    msg = _msg(title="T" * 5000, message="<&>" * 3000 + "🚀" * 500, metadata={"note": "x" * 500})
     req = _send({"type": "telegram", "bot_token": TG_TOKEN, "chat_id": "1", "api_base": server.url}, msg, server)
     text = req.json()["text"]
     visible = html.unescape(re.sub(r"</?[bi]>", "", text))

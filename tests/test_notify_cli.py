@@ -13,9 +13,11 @@ from cli.notify_cmd import notify_test_command
 from session.notify.config import NotificationsConfig
 from session.notify.message import NotificationMessage
 from session.notify.outbox import Outbox, make_entry, new_entry_id
-from tests.fakes.http_recorder import HttpRecorder, Reply
+from tests.fakes.http_recorder import HttpRecorder, Reply, isolated_redactor  # noqa: F401
 
 TG_TOKEN = "987654321:AAFcliSecretTokenValue0123456789xyz"
+
+pytestmark = pytest.mark.usefixtures("isolated_redactor")
 
 
 @pytest.fixture

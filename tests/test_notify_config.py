@@ -17,6 +17,9 @@ from session.notify.diagnostics import check_channel_config
 from session.notify.levels import AlertLevel
 
 SEED_PLACEHOLDER = "https://hooks.slack.com/services/YOUR/WEBHOOK/URL"
+from tests.fakes.http_recorder import isolated_redactor  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("isolated_redactor")
 
 
 def test_defaults_are_off_and_sane() -> None:

@@ -24,6 +24,9 @@ from session.notify.message import NotificationMessage
 from session.notify.notifiers import EmailNotifier
 
 PASSWORD = "smtp-Pa55word-never-shown"
+from tests.fakes.http_recorder import isolated_redactor  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("isolated_redactor")
 
 
 def free_port() -> int:

@@ -16,9 +16,11 @@ import pytest
 from session.notify.config import NotificationsConfig
 from session.notify.hub import NotificationHub
 from session.notify.outbox import Outbox
-from tests.fakes.http_recorder import HttpRecorder, Reply
+from tests.fakes.http_recorder import HttpRecorder, Reply, isolated_redactor  # noqa: F401
 
 FAST = {"enabled": True, "backoff": 0.02, "timeout": 1, "max_retry_wait": 2, "flush_timeout": 3, "max_attempts": 3}
+
+pytestmark = pytest.mark.usefixtures("isolated_redactor")
 
 
 def config(*channels: dict[str, Any], **overrides: Any) -> NotificationsConfig:

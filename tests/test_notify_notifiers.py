@@ -27,9 +27,11 @@ from session.notify import (
     build_notifiers,
     parse_engine_line,
 )
-from tests.fakes.http_recorder import HttpRecorder, Reply
+from tests.fakes.http_recorder import HttpRecorder, Reply, isolated_redactor  # noqa: F401
 
 TG_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+
+pytestmark = pytest.mark.usefixtures("isolated_redactor")
 
 
 @pytest.fixture

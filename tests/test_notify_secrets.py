@@ -20,7 +20,7 @@ from session.notify import (
     send_test,
 )
 from session.notify.message import NotificationMessage
-from tests.fakes.http_recorder import HttpRecorder, Reply
+from tests.fakes.http_recorder import HttpRecorder, Reply, isolated_redactor  # noqa: F401
 
 SLACK_PATH = "/services/TSECRET1/BSECRET1/slackPathSecret123"
 TG_TOKEN = "555000111:tgBotTokenSecretValue_abcdefghijklmno"
@@ -31,6 +31,8 @@ SMTP_PASSWORD = "smtpPasswordSecret321"
 HEALTH_PATH = "/hc/healthUuidSecret-0000"
 SECRETS = [SLACK_PATH.rsplit("/", 1)[1], TG_TOKEN, TG_TOKEN.split(":")[1], HOOK_PATH.rsplit("/", 1)[1],
            HMAC_SECRET, HEADER_VALUE, "headerSecretToken654", SMTP_PASSWORD, "healthUuidSecret"]
+
+pytestmark = pytest.mark.usefixtures("isolated_redactor")
 
 
 @pytest.fixture(autouse=True)

@@ -236,7 +236,8 @@ def _tg(text: str) -> str:
 def telegram_text(message: NotificationMessage) -> str:
     """HTML ``text`` for sendMessage, at most 4096 visible characters."""
     r = render(message)
-    head = f"{LEVEL_EMOJI[r.level]} {r.level_name} · {r.title}"
+    title = truncate(r.title, 256)
+    head = f"{LEVEL_EMOJI[r.level]} {r.level_name} · {title}"
     field_lines = [(name, value) for name, value in r.fields]
     foot = f"{r.event} · {r.local_time}"
 
@@ -252,7 +253,7 @@ def telegram_text(message: NotificationMessage) -> str:
         field_lines.pop()
     if visible(body, field_lines) > TELEGRAM_TEXT_MAX:
         body = _truncate_utf16(body, TELEGRAM_TEXT_MAX - visible("", field_lines) - 2)
-    head_html = f"{LEVEL_EMOJI[r.level]} <b>{_tg(r.level_name)}</b> · <b>{_tg(r.title)}</b>"
+    head_html = f"{LEVEL_EMOJI[r.level]} <b>{_tg(r.level_name)}</b> · <b>{_tg(title)}</b>"
     parts = [head_html, _tg(body), "\n".join(f"<b>{_tg(n)}</b>: {_tg(v)}" for n, v in field_lines), f"<i>{_tg(foot)}</i>"]
     return "\n\n".join(p for p in parts if p)
 

@@ -11,7 +11,7 @@ def flood_line(i: int) -> bytes:
     body = ("abcdefghij" * 16)[: (i * 37) % 151]
     if i % 97 == 0:
         body += " café ₹ 東京"
-    return f"{i:08d} {body}\n".encode("utf-8")
+    return f"{i:08d} {body}\n".encode()
 
 
 def main() -> None:

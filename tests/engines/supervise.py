@@ -5,7 +5,7 @@ usage: supervise.py JSON
   {"specs": [EngineSpec fields...], "quiet": bool, "console": path or null,
    "deadline_s": seconds or null, "on_line_prefix": str or null}
 Prints "ready <json {engine: pid}>" once engines are started, and at the end one line
-"result <json>" with the run_until reason, the statuses, its peak RSS (ru_maxrss) and the
+"result <json>" with the run_until reason, the statuses, its peak RSS (VmHWM) and the
 stop signal's exit code. Exit status: 143/130 when stopped by SIGTERM/SIGINT, 4 if an
 engine failed, else 0.
 """
@@ -19,6 +19,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from session.supervisor import EngineSpec, Supervisor, install_stop_signals  # noqa: E402
+
+
+def peak_rss_kib() -> int:
+    """This process's peak RSS. On Linux VmHWM: ru_maxrss survives exec, so a child forked
+    from a big parent (pytest) would report the parent's size."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak  # macOS reports bytes
 
 
 def main() -> int:
@@ -48,7 +61,7 @@ def main() -> int:
     result = {
         "reason": reason,
         "statuses": [s.to_json() for s in supervisor.snapshot()],
-        "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "maxrss_kib": peak_rss_kib(),
         "signal_exit_code": signals.exit_code,
     }
     print("result " + json.dumps(result), flush=True)

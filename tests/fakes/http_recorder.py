@@ -190,3 +190,15 @@ class HttpRecorder:
 def http_recorder() -> Iterator[HttpRecorder]:
     with HttpRecorder() as server:
         yield server
+
+
+@pytest.fixture
+def isolated_redactor() -> Iterator[None]:
+    """Forget the secrets a test registered with GLOBAL_REDACTOR (webhook URLs and their
+    paths, such as this server's ``/hook``), so later tests' output is not masked."""
+    from session.redact import GLOBAL_REDACTOR
+
+    saved = set(GLOBAL_REDACTOR._secrets)
+    yield
+    GLOBAL_REDACTOR._secrets.clear()
+    GLOBAL_REDACTOR._secrets.update(saved)

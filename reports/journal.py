@@ -323,11 +323,11 @@ def _matrix_codes(mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     import pandas as pd
 
     n = mat.shape[0]
-    key = _row_keys(mat)
+    key, words = _row_keys(mat, with_words=True)
     codes, _ = pd.factorize(key)
     first = np.full(int(codes.max()) + 1 if n else 0, n, dtype=np.int64)
     np.minimum.at(first, codes, np.arange(n))
-    if not bool((mat == mat[first[codes]]).all()):
+    if not bool((words == words[first[codes]]).all()):
         # A hash collision (never seen in practice): sort-based exact codes instead.
         _, first_idx, codes = np.unique(mat, axis=0, return_index=True, return_inverse=True)
         codes = codes.reshape(-1)
@@ -362,8 +362,11 @@ def _duplicate_rows(mat: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, d
     return dup, first_of
 
 
-def _row_keys(mat: np.ndarray) -> np.ndarray:
-    """A uint64 hash per row of a byte matrix (equal rows, equal keys)."""
+def _row_keys(mat: np.ndarray, *, with_words: bool = False) -> Any:
+    """A uint64 hash per row of a byte matrix (equal rows, equal keys).
+
+    With ``with_words``, also the rows packed as uint64 words (for exact comparison).
+    """
     import numpy as np
 
     n, w = mat.shape
@@ -374,7 +377,7 @@ def _row_keys(mat: np.ndarray) -> np.ndarray:
     key = packed_words[:, 0].copy()
     for k in range(1, words):
         key = key * np.uint64(0x9E3779B97F4A7C15) + packed_words[:, k]
-    return key
+    return (key, packed_words) if with_words else key
 
 
 def _plain_names(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
@@ -500,7 +503,11 @@ def _plain_times(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> tupl
             out = out * 10 + (mat[:, pos] - 48)
         return out
 
-    year, month, day = num(0, 1, 2, 3), num(5, 6), num(8, 9)
+    # A day's journal has one date (and one offset): decode those once, not per row.
+    if bool((mat[:, :10] == mat[0, :10]).all()):
+        year, month, day = (np.array([int(first[a:b])], dtype=np.int64) for a, b in ((0, 4), (5, 7), (8, 10)))
+    else:
+        year, month, day = num(0, 1, 2, 3), num(5, 6), num(8, 9)
     hour, minute, second = num(11, 12), num(14, 15), num(17, 18)
     frac = num(*range(20, 20 + frac_digits)) * 10 ** (9 - frac_digits) if frac_digits else 0
     if zulu:

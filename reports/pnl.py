@@ -18,7 +18,9 @@ take well under a second; numpy is imported lazily.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -408,12 +410,13 @@ def compute_day(
                           day_fee, day_delta, day_notional, notional_places)
 
     avg_factor = 10 ** (price_places - pd_)  # cost / quantity is in 10**-pd units
-    trades = _trade_rows(
-        money, trade_info, t_long=t_long, t_qty=c_open_qty[t_idx], qd=qd,
-        avg_entry=_div_half_even(c_open_cost[t_idx] * avg_factor, c_open_qty[t_idx]) if n_trades else c_open_cost[:0],
-        avg_exit=_div_half_even(c_close_value[t_idx] * avg_factor, c_close_qty[t_idx]) if n_trades else c_open_cost[:0],
-        price_places=price_places, fees=t_fees, fees_carried=c_fee_carried[t_idx], fills=c_fills[t_idx],
-    )
+    with _gc_paused():  # 10**5 small dicts: the cyclic GC would rescan them again and again
+        trades = _trade_rows(
+            money, trade_info, t_long=t_long, t_qty=c_open_qty[t_idx], qd=qd,
+            avg_entry=_div_half_even(c_open_cost[t_idx] * avg_factor, c_open_qty[t_idx]) if n_trades else c_open_cost[:0],
+            avg_exit=_div_half_even(c_close_value[t_idx] * avg_factor, c_close_qty[t_idx]) if n_trades else c_open_cost[:0],
+            price_places=price_places, fees=t_fees, fees_carried=c_fee_carried[t_idx], fills=c_fills[t_idx],
+        )
 
     flags = _session_flags(table, session_open, session_close, tz)
     curve = _equity_curve(money, table.time_ns, day_delta, day_strat, strat_names, tz, curve_points)
@@ -471,6 +474,17 @@ def _carried_rows(positions: Iterable[OpenPosition]) -> _CarryRows:
     rows.pd = max((d for _, d in rows.price), default=0)
     rows.fd = max((d for _, d in rows.fees), default=0)
     return rows
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _join(carried: list[tuple[int, int]], decimals: int, today: np.ndarray) -> np.ndarray:

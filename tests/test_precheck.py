@@ -92,17 +92,19 @@ def test_kite_network_failure_never_passes(tmp_path: Path, cli_home: Path, serve
     with FakeKiteServer(api_key=API_KEY, access_token=TOKEN, mode=server_mode) as kite:
         cfg = kite_setup(tmp_path, kite.root)
         t0 = time.monotonic()
-        code, data, _ = precheck_json(cfg, "--only", "secrets,kite", cwd=cli_home)
-        elapsed = time.monotonic() - t0
+        if server_mode == "bad_gateway":  # once through the console script
+            code, data, _ = precheck_json(cfg, "--only", "secrets,kite", cwd=cli_home)
+            assert code == 0 and ids(data)["kite.W003"] == "WARNING"
         # paper: a warning, not a pass; --strict makes it fail
-        assert code == 0 and ids(data)["kite.W003"] == "WARNING"
-        strict_code, _, _ = precheck_json(cfg, "--only", "secrets,kite", "--strict", cwd=cli_home)
-        assert strict_code == 1
+        report = run_precheck(load_config(cfg), "paper", only=["secrets", "kite"])
+        elapsed = time.monotonic() - t0
+        assert report.ok and {r.id: r.level.name for r in report.results}["kite.W003"] == "WARNING"
+        assert not run_precheck(load_config(cfg), "paper", only=["secrets", "kite"], strict=True).ok
         (tmp_path / "live").mkdir()
-        live_cfg = kite_setup(tmp_path / "live", kite.root, mode="live")
-        live_code, live, _ = precheck_json(live_cfg, "--only", "secrets,kite", "--mode", "live", cwd=cli_home)
-    assert live_code == 1 and ids(live)["kite.E003"] == "ERROR"
-    assert elapsed < 1.0 + 1.0 + 3.0  # one 1 s timeout plus process start-up
+        live = run_precheck(load_config(kite_setup(tmp_path / "live", kite.root, mode="live")), "live",
+                            only=["secrets", "kite"])
+    assert not live.ok and {r.id: r.level.name for r in live.results}["kite.E003"] == "ERROR"
+    assert elapsed < 1.0 + 1.0 + 3.0  # one 1 s timeout (+ process start-up for the CLI run)
 
 
 def test_stale_token_is_error_without_network(tmp_path: Path, cli_home: Path) -> None:
@@ -120,23 +122,22 @@ def test_stale_token_is_error_without_network(tmp_path: Path, cli_home: Path) ->
 def test_secrets_missing_permissions_and_env_override(tmp_path: Path, cli_home: Path) -> None:
     with FakeKiteServer(api_key=API_KEY, access_token=TOKEN) as kite:
         cfg = kite_setup(tmp_path, kite.root, mode_perm=0o644)
-        code, data, _ = precheck_json(cfg, "--only", "secrets,kite", cwd=cli_home)
-        assert code == 0 and ids(data)["secrets.W001"] == "WARNING"
+        report = run_precheck(load_config(cfg), "paper", only=["secrets", "kite"])
+        assert report.ok and {r.id: r.level.name for r in report.results}["secrets.W001"] == "WARNING"
         (tmp_path / "secrets" / "kite.env").unlink()
         (tmp_path / "secrets" / "kite_tokens.env").unlink()
-        code, data, _ = precheck_json(cfg, "--only", "secrets,kite", cwd=cli_home)
-        assert code == 1 and {"secrets.E001", "secrets.E002", "kite.E005"} <= set(ids(data))
+        report = run_precheck(load_config(cfg), "paper", only=["secrets", "kite"], environ={})
+        assert not report.ok and {"secrets.E001", "secrets.E002", "kite.E005"} <= {r.id for r in report.results}
         # environment variables of the same names stand in for the files (containers)
         code, data, proc = precheck_json(cfg, "--only", "secrets,kite", cwd=cli_home,
                                          env={"KITE_API_KEY": API_KEY, "KITE_ACCESS_TOKEN": TOKEN})
         assert code == 0, proc.stdout
         assert "env:KITE_API_KEY" in next(c["message"] for c in data["checks"] if c["id"] == "secrets.I001")
         # a generic variable name works too, with a warning
-        code, data, proc2 = precheck_json(cfg, "--only", "secrets", cwd=cli_home,
-                                          env={"API_KEY": API_KEY, "KITE_ACCESS_TOKEN": TOKEN})
-        assert code == 0 and ids(data)["secrets.W002"] == "WARNING"
-        assert_no_secrets([proc2.stdout, proc2.stderr], SECRETS)
-        assert_no_secrets([proc.stdout, proc.stderr], SECRETS)
+        generic = run_precheck(load_config(cfg), "paper", only=["secrets"],
+                               environ={"API_KEY": API_KEY, "KITE_ACCESS_TOKEN": TOKEN})
+        assert generic.ok and {r.id: r.level.name for r in generic.results}["secrets.W002"] == "WARNING"
+        assert_no_secrets([proc.stdout, proc.stderr, *(r.message for r in generic.results)], SECRETS)
 
 
 def ibkr_config(tmp_path: Path, port: int, *, mode: str = "paper", extra: str = "") -> Path:
@@ -203,10 +204,13 @@ def test_filesystem_low_disk_silence_disable_and_selection(tmp_path: Path, cli_h
     assert code == 1 and ids(data)["filesystem.E002"] == "ERROR"
     assert (tmp_path / "artifacts" / "journal").is_dir()  # folders are created
     cfg.write_text(cfg.read_text().replace("min_free_disk: 100000TiB", "min_free_disk: 100000TiB, silence: [filesystem.E002]"))
-    code, data, _ = precheck_json(cfg, "--only", "filesystem", cwd=cli_home)
-    assert code == 0 and any(c["silenced"] for c in data["checks"])
-    code, data, _ = precheck_json(cfg, "--skip", "filesystem,calendar,clock", cwd=cli_home)
-    assert "filesystem" not in {c["check"] for c in data["checks"]}
+    silenced = run_precheck(load_config(cfg), "paper", only=["filesystem"])
+    assert silenced.ok and any(r.silenced for r in silenced.results)
+    skipped = run_precheck(load_config(cfg), "paper", skip=["filesystem", "calendar", "clock"])
+    assert "filesystem" not in {r.check for r in skipped.results}
+    cfg.write_text(cfg.read_text().replace("silence: [filesystem.E002]", "disable: [filesystem, engines]"))
+    disabled = run_precheck(load_config(cfg), "paper")
+    assert not {"filesystem", "engines"} & {r.check for r in disabled.results}
     bad = run_tradeday(["precheck", "-c", str(cfg), "--only", "nonsense"], cwd=cli_home)
     assert bad.returncode == 2 and "unknown check 'nonsense'" in bad.stderr
 

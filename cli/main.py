@@ -5,7 +5,7 @@ import sys
 
 import typer
 
-from cli import calendar_cmd, config_cmd, notify_cmd, precheck_cmd, run_cmd, status_cmd
+from cli import calendar_cmd, config_cmd, eod_cmd, notify_cmd, precheck_cmd, report_cmd, run_cmd, status_cmd
 
 app = typer.Typer(
     name="tradeday",
@@ -44,6 +44,8 @@ app.add_typer(notify_cmd.app, name="notify")
 app.command("precheck", help=precheck_cmd.__doc__)(precheck_cmd.precheck)
 app.command("run", help=run_cmd.__doc__)(run_cmd.run)
 app.command("status", help=status_cmd.__doc__)(status_cmd.status)
+app.command("eod", help=eod_cmd.__doc__)(eod_cmd.eod)
+app.command("report", help=report_cmd.__doc__)(report_cmd.report)
 
 INTERNAL_ERROR = 70  # README exit-code table: a bug in tradeday, not a user mistake
 

@@ -16,6 +16,7 @@ rows the fast path cannot read (spaces, exponents, signs) go through
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
@@ -106,6 +107,12 @@ class FillTable:
     line: np.ndarray
     source: str = ""
     tz: tzinfo = timezone.utc
+    # Optional: the strategy/symbol columns as codes into name lists (the fast reader
+    # has them already; compute_day then skips factorizing a million strings).
+    strategy_codes: np.ndarray | None = None
+    strategy_names: tuple[str, ...] | None = None
+    symbol_codes: np.ndarray | None = None
+    symbol_names: tuple[str, ...] | None = None
 
     def __len__(self) -> int:
         return int(self.time_ns.shape[0])
@@ -149,6 +156,10 @@ class FillTable:
             price_decimals=self.price_decimals, fees=self.fees[index], fee_decimals=self.fee_decimals,
             order_id=self.order_id[index], trade_id=self.trade_id[index], line=self.line[index],
             source=self.source, tz=self.tz,
+            strategy_codes=None if self.strategy_codes is None else self.strategy_codes[index],
+            strategy_names=self.strategy_names,
+            symbol_codes=None if self.symbol_codes is None else self.symbol_codes[index],
+            symbol_names=self.symbol_names,
         )
 
     def to_fills(self) -> list[Fill]:
@@ -238,10 +249,11 @@ def _read_plain_csv(p: Path, name: str) -> tuple[FillTable, list[str]] | None:
             or any(c not in header for c in REQUIRED_COLUMNS)):
         return None
     size = len(data)
-    buf = np.zeros(size + 64, dtype=np.uint8)  # zero padding: gathers may run past the end
-    buf[:size] = np.frombuffer(data, dtype=np.uint8)
     if size == header_end + 1 or data.find(b'"') >= 0 or data.find(b"\r") >= 0:
         return None  # no rows, quotes or CR line ends: the general reader
+    buf = np.zeros(size + 64, dtype=np.uint8)  # zero padding: gathers may run past the end
+    buf[:size] = np.frombuffer(data, dtype=np.uint8)
+    del data  # the numpy copy is all we read from now on
     body = buf[header_end + 1:size]
     ends = np.flatnonzero(body == 10) + header_end + 1
     n = int(ends.size)
@@ -261,8 +273,8 @@ def _read_plain_csv(p: Path, name: str) -> tuple[FillTable, list[str]] | None:
     field_of = {h: (starts[j], lengths[j]) for j, h in enumerate(header)}
     try:
         time_ns, tz = _plain_times(buf, *field_of["time"])
-        strategy = _plain_names(buf, *field_of["strategy"])
-        symbol = _plain_names(buf, *field_of["symbol"])
+        strategy, strategy_codes, strategy_names = _plain_names(buf, *field_of["strategy"])
+        symbol, symbol_codes, symbol_names = _plain_names(buf, *field_of["symbol"])
         is_buy = _plain_sides(buf, *field_of["side"])
         qty, qd = _plain_decimal(buf, *field_of["quantity"], required=True)
         price, pd_ = _plain_decimal(buf, *field_of["price"], required=True)
@@ -281,7 +293,8 @@ def _read_plain_csv(p: Path, name: str) -> tuple[FillTable, list[str]] | None:
     table = FillTable(
         time_ns=time_ns, strategy=strategy, symbol=symbol, is_buy=is_buy, quantity=qty, quantity_decimals=qd,
         price=price, price_decimals=pd_, fees=fees, fee_decimals=fd, order_id=order_id, trade_id=trade_id,
-        line=lines, source=name, tz=tz,
+        line=lines, source=name, tz=tz, strategy_codes=strategy_codes, strategy_names=strategy_names,
+        symbol_codes=symbol_codes, symbol_names=symbol_names,
     )
     warnings: list[str] = []
     if trade_matrix is not None:
@@ -380,8 +393,8 @@ def _row_keys(mat: np.ndarray, *, with_words: bool = False) -> Any:
     return (key, packed_words) if with_words else key
 
 
-def _plain_names(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """A low-cardinality text column (strategy, symbol) as an object array of str."""
+def _plain_names(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """A low-cardinality text column (strategy, symbol): (object array of str, codes, names)."""
     import numpy as np
 
     if not bool((length > 0).all()):
@@ -396,7 +409,7 @@ def _plain_names(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.n
         raise _NotPlain
     lookup = np.empty(len(names), dtype=object)
     lookup[:] = names
-    return lookup[codes]
+    return lookup[codes], codes, tuple(names)
 
 
 def _plain_text(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
@@ -447,7 +460,7 @@ def _plain_decimal(buf: np.ndarray, start: np.ndarray, length: np.ndarray, *, re
     is_dot = mat == 46
     dots = np.count_nonzero(is_dot, axis=1)
     digits = length - dots  # only digits, one dot and the zero padding are allowed (checked next)
-    allowed = _PLAIN_DECIMAL_BYTES[mat].all(axis=1)
+    allowed = _plain_decimal_bytes()[mat].all(axis=1)
     empty = length == 0
     ok = allowed & (dots <= 1) & (digits <= _INT64_DIGITS) & ((digits >= 1) | (empty & (not required)))
     if not bool(ok.all()):
@@ -845,7 +858,7 @@ def _parse_decimal_column(
         n_dots = (mat == 46).sum(axis=1) if has_dot.any() else np.zeros(n, dtype=np.int64)
         digits = length - has_dot
         decs = np.where(has_dot, length - dot_at - 1, 0)
-        slow = ~(_PLAIN_DECIMAL_BYTES[mat].all(axis=1) & (n_dots <= 1) & (digits >= 1) & (digits <= _INT64_DIGITS))
+        slow = ~(_plain_decimal_bytes()[mat].all(axis=1) & (n_dots <= 1) & (digits >= 1) & (digits <= _INT64_DIGITS))
         if not required:
             blank = length == 0
             slow &= ~blank  # an empty optional value means 0
@@ -915,26 +928,16 @@ def _accumulate_digits(mat: np.ndarray) -> np.ndarray:
     return out
 
 
-def _plain_decimal_bytes() -> Any:
+@functools.cache
+def _plain_decimal_bytes() -> np.ndarray:
+    """Which byte values may appear in a plain decimal: digits, the dot, numpy's padding."""
     import numpy as np
 
     table = np.zeros(256, dtype=bool)
     table[ord("0"):ord("9") + 1] = True
     table[ord(".")] = True
-    table[0] = True  # numpy's padding after the text
+    table[0] = True
     return table
-
-
-class _LazyTable:
-    """The byte table, built on first use so importing this module needs no numpy."""
-
-    def __getitem__(self, key: Any) -> Any:
-        global _PLAIN_DECIMAL_BYTES
-        _PLAIN_DECIMAL_BYTES = _plain_decimal_bytes()
-        return _PLAIN_DECIMAL_BYTES[key]
-
-
-_PLAIN_DECIMAL_BYTES: Any = _LazyTable()
 
 
 # ------------------------------------------------------------------- numbers

@@ -22,7 +22,7 @@ import gc
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -180,8 +180,8 @@ class ExactTotals:
     gross_pnl: Decimal
     fees: Decimal
     turnover: Decimal
-    trade_pnls: list[Decimal]
-    fill_realized: list[Decimal] | None = None  # per fill, gross, time order (small days only)
+    trade_pnls: list[Decimal]  # in the order of ``trades``; left empty above 100,000 trades
+    fill_realized: list[Decimal] | None = None  # gross realized per fill, time order; None above 100,000 fills
 
 
 @dataclass
@@ -250,18 +250,25 @@ def compute_day(
     qty = _join(carry.quantity, qd, _rescale(table.quantity, qd - table.quantity_decimals))
     price = _join(carry.price, pd_, _rescale(table.price, pd_ - table.price_decimals))
     fee = _join(carry.fees, scale, _rescale(table.fees, scale - table.fee_decimals))
-    is_buy = np.concatenate([np.array(carry.is_long, dtype=bool), table.is_buy])
-    time_ns = np.concatenate([np.array(carry.time_ns, dtype=np.int64), table.time_ns])
-    strategy = np.concatenate([_objects(carry.strategy), table.strategy])
-    symbol = np.concatenate([_objects(carry.symbol), table.symbol])
+    if n_carry:
+        is_buy = np.concatenate([np.array(carry.is_long, dtype=bool), table.is_buy])
+        time_ns = np.concatenate([np.array(carry.time_ns, dtype=np.int64), table.time_ns])
+        strategy = np.concatenate([_objects(carry.strategy), table.strategy.astype(object)])
+        symbol = np.concatenate([_objects(carry.symbol), table.symbol.astype(object)])
+    else:
+        is_buy, time_ns, strategy, symbol = table.is_buy, table.time_ns, table.strategy, table.symbol
     is_carry = np.zeros(n_carry + n, dtype=bool)
     is_carry[:n_carry] = True
 
     if not _fits_int64(qty, price, fee, scale - notional_places):
         qty, price, fee = (a.astype(object) for a in (qty, price, fee))
 
-    strat_codes, strat_names = _factorize(strategy)
-    sym_codes, sym_names = _factorize(symbol)
+    if n_carry == 0 and table.strategy_codes is not None and table.symbol_codes is not None:
+        strat_codes, strat_names = table.strategy_codes, list(table.strategy_names or ())
+        sym_codes, sym_names = table.symbol_codes, list(table.symbol_names or ())
+    else:
+        strat_codes, strat_names = _factorize(strategy)
+        sym_codes, sym_names = _factorize(symbol)
     pair = strat_codes.astype(np.int64) * max(len(sym_names), 1) + sym_codes
     group, group_keys = _factorize_ints(pair)
     group_strategy = (group_keys // max(len(sym_names), 1)).astype(np.int64)
@@ -763,6 +770,9 @@ class _GroupSort:
         out = np.full(self.groups, -1, dtype=np.int64)
         if len(self.starts) == 0:
             return out
+        if len(self.starts) == 1:  # one group: argmax/argmin return the earliest extreme
+            out[self.present[0]] = self.order[int(np.argmax(values) if largest else np.argmin(values))]
+            return out
         keys = np.repeat(np.arange(len(self.starts)), np.diff(np.r_[self.starts, len(self.order)]))
         ordered = values[self.order]
         by_value = np.argsort(-ordered if largest else ordered, kind="stable")
@@ -899,9 +909,9 @@ def _iso_times(ns: np.ndarray, tz: tzinfo) -> list[str]:
     text = np.datetime_as_string(wall_us.astype("datetime64[us]"), unit=unit)
     distinct = np.unique(offsets)
     if len(distinct) == 1:
-        return np.strings.add(text, _offset_text(int(distinct[0]))).tolist()
+        return np.char.add(text, _offset_text(int(distinct[0]))).tolist()
     suffix = np.array([_offset_text(int(o)) for o in distinct])
-    return np.strings.add(text, suffix[np.searchsorted(distinct, offsets)]).tolist()
+    return np.char.add(text, suffix[np.searchsorted(distinct, offsets)]).tolist()
 
 
 def _utc_offsets_minutes(ns: np.ndarray, tz: tzinfo) -> np.ndarray:

@@ -159,9 +159,12 @@ def run_eod(config: TradedayConfig, day: date, options: EodOptions, hub: Any | N
     run = _EodRun(config, day, options, hub)
     try:
         return run.run()
-    except TradedayError as exc:
-        # A config or data problem found on the way: recorded, notified, exit 5.
-        message = _clean(str(exc))
+    except (TradedayError, OSError) as exc:
+        # A config or data problem (or a full disk) found on the way: recorded, notified, exit 5.
+        if isinstance(exc, OSError):
+            message = _clean(f"{exc.filename or 'a file'}: {exc.strerror or exc}")
+        else:
+            message = _clean(str(exc))
         log.error("end of day %s stopped: %s", day, message)
         run.record({"name": run.current, "status": STEP_FAILED, "exit_code": None, "duration_s": None,
                     "message": message})
@@ -180,7 +183,6 @@ class _EodRun:
         self.current = "setup"
         self.notes: list[str] = list(options.notes)
         self.warnings: list[str] = []
-        self.previous_doc: dict[str, Any] | None = None
 
     # -- bookkeeping
 
@@ -219,9 +221,12 @@ class _EodRun:
         calendar = load_calendar(config)
         currency = resolve_currency(config, calendar)
         session_day = calendar.session(day)
-        existing = daily_report_path(config, day)
-        earlier_doc = _read_json_report(existing) if existing.is_file() else None
+        earlier_doc = self._earlier_report()
         earlier_steps = {s.get("name"): s for s in (earlier_doc or {}).get("steps") or [] if isinstance(s, dict)}
+        if opts.regenerate and earlier_doc and not self._has_fills_source():
+            kept = self._keep_earlier(earlier_doc)
+            if kept is not None:
+                return kept
 
         self.current = "analytics"
         analytics = self._hook("analytics", config.eod.analytics, opts.analytics,
@@ -242,15 +247,49 @@ class _EodRun:
         doc = self._build(calendar, session_day, currency, fills, opening, carried_from, reconciliation,
                           analytics, backtest, earlier_doc)
         paths = self._write(doc)
-        shown = ", ".join(p.suffix.lstrip(".") for p in paths.values())
-        self.record({"name": "report", "status": STEP_OK, "exit_code": None,
-                     "duration_s": round(time.monotonic() - started, 3),
-                     "message": f"wrote {_show(config, paths['md'])} ({shown})"})
+        if not any(s["name"] == "report" for s in self.steps):  # a template fallback recorded itself
+            shown = ", ".join(p.suffix.lstrip(".") for p in paths.values())
+            self.record({"name": "report", "status": STEP_OK, "exit_code": None,
+                         "duration_s": round(time.monotonic() - started, 3),
+                         "message": f"wrote {_show(config, paths['md'])} ({shown})"})
         failed = self.failed_steps()
         code = ExitCode.EOD_FAILED if failed else ExitCode.OK
         self._notify_summary(doc, paths)
         self.notify_failed(report_written=True, report_path=paths["md"])
         return EodResult(exit_code=int(code), report_paths=paths, summary=doc.get("summary"), steps=self.steps)
+
+    def _has_fills_source(self) -> bool:
+        return self.config.journal_path(self.day).is_file() or (
+            self.config.eod.fills_source == "kite" and broker_journal_path(self.config, self.day).is_file())
+
+    def _keep_earlier(self, earlier_doc: dict[str, Any]) -> EodResult | None:
+        """A regeneration without the day's journal keeps a report that has fills: its
+        numbers cannot be rebuilt, and an empty report would silently replace them."""
+        fills = (earlier_doc.get("summary") or {}).get("fills") or 0
+        if not fills:
+            return None  # nothing to lose; carried positions are recomputed so carry flows on
+        json_path = daily_report_path(self.config, self.day)
+        paths = {"json": json_path}
+        for kind, suffix in (("md", ".md"), ("html", ".html"), ("chart", ".png")):
+            if json_path.with_suffix(suffix).is_file():
+                paths[kind] = json_path.with_suffix(suffix)
+        self.record({"name": "report", "status": STEP_SKIPPED,
+                     "message": f"no journal for {self.day} ({_show(self.config, self.config.journal_path(self.day))}); "
+                                f"kept the existing report ({fills} fills)"})
+        return EodResult(exit_code=ExitCode.OK, report_paths=paths, summary=earlier_doc.get("summary"),
+                         steps=self.steps)
+
+    def _earlier_report(self) -> dict[str, Any] | None:
+        """This date's existing report (its session and step records are kept), if readable."""
+        existing = daily_report_path(self.config, self.day)
+        if not existing.is_file():
+            return None
+        try:
+            return _read_json_report(existing)
+        except EodError as exc:
+            # It is about to be replaced; a damaged one must not block that.
+            log.warning("the existing report %s is not readable (%s); writing a new one", existing, exc)
+            return None
 
     # analytics / backtest
 
@@ -272,6 +311,8 @@ class _EodRun:
                 rec = dict(earlier)
                 rec["earlier"] = True
                 self.record(rec)
+                if earlier.get("status") in FAILED_STATUSES:
+                    doc, problem = None, None  # the run did not embed what a failed hook left behind
             else:
                 extra = f"; embedded the existing {_show(self.config, output)}" if doc is not None else ""
                 self.record({"name": name, "status": STEP_SKIPPED, "message": why_not + extra})
@@ -310,7 +351,7 @@ class _EodRun:
             journal = loaded.fills
             self.warnings.extend(loaded.warnings)
             parts.append(f"{len(journal)} fills in {_show(config, journal_path)}"
-                         + (f" ({len(loaded.warnings)} duplicate rows dropped)" if loaded.warnings else ""))
+                         + (f" ({len(loaded.warnings)} duplicate row(s) dropped)" if loaded.warnings else ""))
         broker = None
         status, exit_note = STEP_OK, None
         if config.eod.fills_source == "kite":
@@ -363,8 +404,8 @@ class _EodRun:
             fallback = saved_fills()
             if fallback is not None:
                 return fallback, None
-            return None, (f"Kite lists only today's trades, and none are from {day}; import that day's "
-                          f"Console tradebook: tradeday report {day} --fills FILE --fills-format kite-tradebook")
+            return None, (f"Kite lists only today's trades, and none are from {day}: the broker's fills of "
+                          "an earlier day cannot be fetched (run the end of day on the day itself)")
         fills = _attribute_strategies(fetched, journal)
         write_journal(fills, saved)
         return FillTable.from_fills(fills, source=_show(config, saved)), None
@@ -403,7 +444,10 @@ class _EodRun:
         if found is None:
             older = latest_report_before(self.config, self.day - timedelta(days=CARRY_LOOKBACK_DAYS))
             if older is not None:
-                doc = _read_json_report(older[1])
+                try:
+                    doc = _read_json_report(older[1])
+                except EodError:
+                    doc = {}  # only read for a note; too old to carry anyway
                 if doc.get("open_positions"):
                     self.notes.append(f"Open positions of {older[0]} not carried: that report is more than "
                                       f"{CARRY_LOOKBACK_DAYS} days older than this one.")
@@ -453,7 +497,7 @@ class _EodRun:
         return session_from_state_file(self.config, self.day)
 
     def _write(self, doc: dict[str, Any]) -> dict[str, Path]:
-        from reports.render import ReportRenderError, build_daily_report, write_daily_report
+        from reports.render import ReportRenderError, write_daily_report
 
         config, day = self.config, self.day
         json_path = daily_report_path(config, day)
@@ -473,7 +517,6 @@ class _EodRun:
                                                                 "message")}]
             written = write_daily_report(doc, json_path, md_path, templates_dir=None, html_path=html_path,
                                          chart=config.reports.chart)
-            del build_daily_report  # (imported for symmetry; the document is patched in place)
         paths = {"json": written["json"], "md": written["markdown"]}
         if "html" in written:
             paths["html"] = written["html"]
@@ -572,7 +615,7 @@ def run_step(config: TradedayConfig, name: str, step: StepConfig, day: date, mod
         timed_out = False
         try:
             try:
-                proc.wait(timeout=step.timeout)
+                proc.wait(timeout=step.timeout or None)  # 0 = no limit, like hang_timeout
             except subprocess.TimeoutExpired:
                 timed_out = True
                 _stop_group(proc, token, STEP_STOP_GRACE_S)
@@ -680,7 +723,7 @@ def fetch_kite_fills(config: TradedayConfig, calendar: MarketCalendar, day: date
     ConfigError with a one-line message that names neither the key nor the token.
     """
     from reports.importers import kite_trades_to_journal
-    from session.brokers.kite import fetch_kite_trades, load_kite_credentials
+    from session.brokers.kite import IST, fetch_kite_trades, load_kite_credentials
 
     kite = config.broker.kite
     creds = load_kite_credentials(config.resolve(kite.secrets_file), config.resolve(kite.tokens_file), os.environ)
@@ -689,7 +732,7 @@ def fetch_kite_fills(config: TradedayConfig, calendar: MarketCalendar, day: date
         raise EodError(f"no Kite {missing} (broker.kite.secrets_file / tokens_file, or KITE_API_KEY / "
                        "KITE_ACCESS_TOKEN)", hint="log in to Kite and write the token file, then run tradeday eod")
     trades = fetch_kite_trades(creds.api_key, creds.access_token, root=kite.api_root, timeout=kite.timeout)
-    fills = kite_trades_to_journal(trades, calendar.tz)
+    fills = kite_trades_to_journal(trades, IST)  # Kite's timestamps are exchange (IST) time
     return [f for f in fills if f.time.astimezone(calendar.tz).date() == day]
 
 
@@ -850,12 +893,12 @@ class PeriodResult:
     kind: str
     label: str
     paths: dict[str, Path]
-    days: list[date]
-    regenerated: list[EodResult]
+    days: list[date]  # the days whose daily reports it sums
+    regenerated: list[tuple[date, EodResult]]  # daily reports it had to write first
 
     @property
     def exit_code(self) -> int:
-        return max([r.exit_code for r in self.regenerated], default=0)
+        return max([r.exit_code for _, r in self.regenerated], default=0)
 
 
 def write_period(config: TradedayConfig, kind: str, day: date, *, mode: str, carry: bool = True,
@@ -870,14 +913,14 @@ def write_period(config: TradedayConfig, kind: str, day: date, *, mode: str, car
     label, start, end = period_bounds(kind, day)
     have_reports = report_dates(config)
     have_journals = journal_dates(config)
-    regenerated: list[EodResult] = []
+    regenerated: list[tuple[date, EodResult]] = []
     docs = []
     days = []
     d = start
     while d <= end:
         if d not in have_reports and d in have_journals:
             result = regenerate_daily(config, d, mode=mode, carry=carry, on_step=on_step)
-            regenerated.append(result)
+            regenerated.append((d, result))
             if result.error:
                 raise EodError(f"{d}: {result.error}")
         path = daily_report_path(config, d)

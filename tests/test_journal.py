@@ -181,3 +181,64 @@ def test_write_journal_is_atomic_and_formats_plainly(tmp_path):
     write_journal(table, path)
     assert path.read_text().splitlines()[1] == "2026-11-20T09:15:00.250000+05:30,s,X,SELL,1.5,1000,0.1,,"
     assert [p.name for p in tmp_path.iterdir()] == ["j.csv"]  # no temp file left behind
+
+
+# ---------------------------------------------------------------- the plain-CSV fast path
+
+from reports import journal as journal_module  # noqa: E402
+
+
+def general_reader(path: Path):
+    columns, lines = journal_module._read_csv_columns(path, str(path))
+    return journal_module.fills_from_text_columns(columns, lines, source=str(path))
+
+
+plain_rows = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=86_399_999_999),            # microseconds into the day
+        st.sampled_from(["alpha", "beta", "γ-strat"]),
+        st.sampled_from(["INFY", "SBIN", "M&M"]),
+        st.booleans(),
+        st.decimals(min_value=D("0.001"), max_value=D("100000"), places=3),
+        st.decimals(min_value=D("0"), max_value=D("99999.99"), places=2),
+        st.one_of(st.just(None), st.decimals(min_value=D("0"), max_value=D("99.9999"), places=4)),
+        st.sampled_from(["", "T1", "T2", "T3", "T4", "T5", "T6", "T7"]),
+    ),
+    min_size=1, max_size=15,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(plain_rows, st.sampled_from(["+05:30", "-04:00", "Z"]), st.booleans(), st.booleans())
+def test_fast_path_reads_exactly_what_the_general_reader_reads(tmp_path_factory, rows, offset, micros, reorder):
+    columns = list(JOURNAL := ("time", "strategy", "symbol", "side", "quantity", "price", "fees", "order_id", "trade_id"))
+    if reorder:
+        columns = columns[::-1]
+    lines = [",".join(columns)]
+    for us, strategy, symbol, buy, qty, price, fees, tid in rows:
+        t = datetime(2026, 11, 20) + timedelta(microseconds=us if micros else us // 1_000_000 * 1_000_000)
+        stamp = t.isoformat(timespec="microseconds" if micros else "seconds") + offset
+        record = dict(zip(JOURNAL, (stamp, strategy, symbol, "BUY" if buy else "SELL", str(qty), str(price),
+                                    "" if fees is None else str(fees), f"O{us % 7}", tid)))
+        lines.append(",".join(record[c] for c in columns))
+    path = tmp_path_factory.mktemp("fast") / "j.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fast = journal_module._read_plain_csv(path, str(path))
+    assert fast is not None
+    slow_table, slow_warnings = general_reader(path)
+    table, warnings = fast
+    assert warnings == slow_warnings
+    assert table.to_fills() == slow_table.to_fills()
+    assert table.line.tolist() == slow_table.line.tolist() and table.tz == slow_table.tz
+
+
+def test_plain_files_take_the_fast_path_and_others_the_general_one(tmp_path, monkeypatch):
+    plain = copy_fixture(tmp_path, "2026-11-20.csv")
+    calls = []
+    real = journal_module._read_csv_columns
+    monkeypatch.setattr(journal_module, "_read_csv_columns", lambda *a: calls.append(a) or real(*a))
+    assert len(read_journal(plain).fills) == 9 and calls == []
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text(plain.read_text().replace(",momentum,", ',"momentum",', 1))
+    assert read_journal(quoted).fills.to_fills() == read_journal(plain).fills.to_fills()
+    assert len(calls) == 1

@@ -67,7 +67,7 @@ def reference_fifo(fills: list[Fill], opening: list[OpenPosition] = ()):
         while left:
             lot = lots[0]
             take = -lot[0] if abs(lot[0]) <= abs(left) else left  # signed like `left`
-            gross += (-take) * (p - lot[1]) if True else 0
+            gross += -take * (p - lot[1])  # take is signed like the closing fill
             lot[0] += take
             left -= take
             if lot[0] == 0:
@@ -355,3 +355,16 @@ def test_reconcile_by_trade_id_then_order():
     assert [f.trade_id for f in rec.missing_in_journal] == ["B9"]
     assert rec.to_dict()["missing_in_journal"][0]["price"] == "11"
     assert reconcile(journal[:1], broker[:1]).ok
+
+
+def test_times_print_in_the_display_time_zone():
+    from zoneinfo import ZoneInfo
+
+    ny = ZoneInfo("America/New_York")
+    fills = [fill(0, "BUY", 1, "10", day=datetime(2026, 11, 20, 9, 30, tzinfo=ny)),
+             fill(0, "SELL", 1, "11", day=datetime(2026, 11, 20, 15, 59, 59, 500000, tzinfo=ny))]
+    r = compute_day(fills, currency="USD", tz=ny)
+    assert (r.trades[0]["entry_time"], r.trades[0]["exit_time"]) == (
+        "2026-11-20T09:30:00.000000-05:00", "2026-11-20T15:59:59.500000-05:00")
+    utc = compute_day(fills, currency="USD", tz=timezone.utc)
+    assert utc.trades[0]["entry_time"] == "2026-11-20T14:30:00.000000+00:00"

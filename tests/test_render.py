@@ -177,3 +177,15 @@ def test_importing_reports_stays_light():
             "print(sorted(m for m in ('pandas', 'matplotlib', 'numpy', 'jinja2') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_large_documents_are_written_indented_and_read_back_equal():
+    from reports.render import dumps_report
+
+    doc = daily_doc()
+    doc["trades"] = doc["trades"] * 5000  # tens of thousands of trades
+    doc["trades"][0] = dict(doc["trades"][0], strategy='odd}, {"name')  # a boundary inside a string
+    text = dumps_report(doc)
+    assert json.loads(text) == json.loads(json.dumps(doc, default=float))
+    assert text.startswith('{\n  "schema": ') and text.endswith("}\n")
+    assert dumps_report(doc) == text  # deterministic

@@ -9,7 +9,7 @@ import typer
 from cli.common import ConfigOpt, JsonOpt, out, print_json, print_table
 from session.errors import UsageError
 
-DateOpt = Annotated[Optional[str], typer.Option("--date", help="A date YYYY-MM-DD [default: today, market time]")]
+DateOpt = Annotated[Optional[str], typer.Option("--date", help="A date YYYY-MM-DD (default: today, market time)")]
 FromOpt = Annotated[Optional[str], typer.Option("--from", help="First date of a range (YYYY-MM-DD)")]
 ToOpt = Annotated[Optional[str], typer.Option("--to", help="Last date of a range (YYYY-MM-DD)")]
 

@@ -28,7 +28,7 @@ class LogLevel(str, enum.Enum):
 
 ConfigOpt = Annotated[
     Optional[Path],
-    typer.Option("--config", "-c", help="Config file [default: $TRADEDAY_CONFIG, else configs/dev.yaml]",
+    typer.Option("--config", "-c", help="Config file (default: $TRADEDAY_CONFIG, else configs/dev.yaml)",
                  show_default=False),
 ]
 ModeOpt = Annotated[Optional[ModeChoice], typer.Option("--mode", help="paper or live (paper is the default)")]

@@ -91,7 +91,11 @@ def _line_chart(series: list[tuple[str, list[Any], list[float]]], *, title: str,
         ax.set_title(title)
         ax.set_ylabel(ylabel)
         if time_axis:
-            ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=tz))
+            # A fixed %H:%M labels every tick alike on a short (demo, or half-hour special)
+            # session; the concise formatter picks seconds, minutes or hours as the span needs.
+            locator = mdates.AutoDateLocator(tz=tz)
+            ax.xaxis.set_major_locator(locator)
+            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=tz))
         else:
             ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
         if len(series) > 1:

@@ -71,7 +71,7 @@ def test_range_regenerates_in_order_keeps_the_run_records_and_carries(tmp_path: 
 
 
 def test_weekly_and_monthly_summaries(tmp_path: Path, cli_home: Path) -> None:
-    cfg_path = config(tmp_path, chart=True)
+    cfg_path = config(tmp_path)
     days = {
         date(2026, 11, 16): ["2026-11-16T09:20:00+05:30,alpha,INFY,BUY,10,100,0,A1,A1",
                              "2026-11-16T10:20:00+05:30,alpha,INFY,SELL,10,101,0,A2,A2"],          # +10
@@ -92,8 +92,7 @@ def test_weekly_and_monthly_summaries(tmp_path: Path, cli_home: Path) -> None:
     assert (week["kind"], week["period"]) == ("week", "2026-W47")
     assert week["days"] == week["regenerated"] == ["2026-11-16", "2026-11-18"]
     weekly = tmp_path / "artifacts" / "reports" / "weekly"
-    assert week["report"] == {"json": str(weekly / "2026-W47.json"), "md": str(weekly / "2026-W47.md"),
-                              "chart": str(weekly / "2026-W47.png")}
+    assert week["report"] == {"json": str(weekly / "2026-W47.json"), "md": str(weekly / "2026-W47.md")}
     doc = json.loads((weekly / "2026-W47.json").read_text())
     assert doc["summary"]["realized_pnl"] == 25.0 and doc["summary"]["trading_days"] == 2
     assert [(d["date"], d["realized_pnl"], d["cumulative_pnl"]) for d in doc["days"]] == [
@@ -101,11 +100,9 @@ def test_weekly_and_monthly_summaries(tmp_path: Path, cli_home: Path) -> None:
     assert {s["name"]: s["realized_pnl"] for s in doc["strategies"]} == {"alpha": 35.0, "beta": -10.0}
     md = (weekly / "2026-W47.md").read_text()
     assert "# Weekly Report — 2026-W47" in md and "| 2026-11-18 | paper | +15.00 INR |" in md
-    assert "![Cumulative realized PnL over the period](2026-W47.png)" in md
-    assert (weekly / "2026-W47.png").read_bytes().startswith(b"\x89PNG")
 
     # No DATE: the period of the latest date with data (2026-11-23); only that daily is missing.
-    config(tmp_path, chart=False)  # charts were checked above; they cost a second each
+    config(tmp_path, chart=True)
     proc = run_tradeday(["report", "-c", str(cfg_path), "--period", "month"], cwd=cli_home)
     assert proc.returncode == 0, proc.stderr
     monthly = tmp_path / "artifacts" / "reports" / "monthly"
@@ -114,7 +111,10 @@ def test_weekly_and_monthly_summaries(tmp_path: Path, cli_home: Path) -> None:
     doc = json.loads((monthly / "2026-11.json").read_text())
     assert [d["date"] for d in doc["days"]] == ["2026-11-16", "2026-11-18", "2026-11-23"]
     assert doc["summary"]["realized_pnl"] == 45.0
-    assert "# Monthly Report — 2026-11" in (monthly / "2026-11.md").read_text()
+    md = (monthly / "2026-11.md").read_text()
+    assert "# Monthly Report — 2026-11" in md
+    assert "![Cumulative realized PnL over the period](2026-11.png)" in md
+    assert (monthly / "2026-11.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_fills_import_zerodha_refuses_to_overwrite_and_force_keeps_a_backup(tmp_path: Path, cli_home: Path) -> None:

@@ -113,15 +113,16 @@ def print_table(title: str | None, columns: list[str], rows: list[list[str]],
     if sys.stdout.isatty():
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(title=title)
         for col in columns:
             table.add_column(col, overflow="fold")
         for i, row in enumerate(rows):
-            table.add_row(*row, style=(styles[i] if styles else None))
-        # markup=False semantics: cells are added as plain strings by Table; Console must not
-        # interpret engine- or user-provided text as markup.
-        Console().print(table, markup=False, highlight=False)
+            # Text(), not str: rich parses strings as markup, and messages carry user and
+            # engine text ("[/tag]" would raise MarkupError or vanish).
+            table.add_row(*(Text(c) for c in row), style=(styles[i] if styles else None))
+        Console().print(table, highlight=False)
         return
     widths = [max(len(columns[i]), *(len(r[i]) for r in rows)) if rows else len(columns[i])
               for i in range(len(columns))]

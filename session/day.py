@@ -149,6 +149,7 @@ class DayRun:
     signal_received: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.last_day: "SessionDay | None" = None
         self.hub: Any = None
         self.supervisor: "Supervisor | None" = None
         self.state: StateFile | None = None
@@ -186,8 +187,10 @@ class DayRun:
                         ExitCode.PRECHECK_FAILED, ExitCode.LOCKED) or self.options.dry_run:
                     break
                 if not self._sleep_until_next_session(cal):
-                    code = self._signal_exit_code()
+                    code = self._signal_exit_code() if self.stop_requested.is_set() else code
                     break
+                # --start-now is for the session it started; later ones follow the calendar.
+                self.options.start_now = False
             if self.hub is not None:
                 self.hub.ping("success" if code == ExitCode.OK else "fail")
             return int(code)
@@ -204,18 +207,27 @@ class DayRun:
         return ExitCode.SIGTERM
 
     def _sleep_until_next_session(self, cal: "MarketCalendar") -> bool:
+        """--forever: sleep until shortly before the next session that has not been run."""
         from session.waiting import sleep_until
 
         now = datetime.now(timezone.utc)
-        next_open = cal.get_next_market_open(now + timedelta(seconds=1))
+        after = now
+        ran = self.last_day
+        if ran is not None and not self.options.start_now and ran.close is not None:
+            # The calendar session of that day was run: the next one opens after its close.
+            after = max(now, ran.close)
+        next_open = cal.get_next_market_open(after + timedelta(seconds=1))
         if next_open is None:
-            log.error("no known next session for %s; stopping --forever (calendar data ends)", cal.name)
+            log.error("no known next session for %s (calendar data ends); stopping --forever", cal.name)
             return False
         wake = next_open - timedelta(seconds=self.config.session.start_before_open) - timedelta(minutes=5)
-        log.info("next session opens %s; sleeping until %s", next_open.isoformat(), wake.isoformat())
+        log.info("--forever: next session opens %s; sleeping until %s", next_open.isoformat(), wake.isoformat())
+        if self.state is not None:
+            self.state.update(message=f"--forever: sleeping until {wake.isoformat()}")
         if wake > now and not sleep_until(wake, self.stop_requested, step=1.0):
+            log.info("--forever: stopped while sleeping")
             return False
-        self._reload_config(initial=True)
+        self._reload_config()
         return True
 
     # --- one day ---------------------------------------------------------------------------
@@ -225,6 +237,7 @@ class DayRun:
 
         now = datetime.now(timezone.utc)
         today = cal.session(cal.today(now))
+        self.last_day = today
         with acquire_day_lock(self.config.artifacts_dir, today.date):
             return self._run_locked(cal, today)
 
@@ -454,8 +467,11 @@ class DayRun:
         if new.session.heartbeat_interval != old.session.heartbeat_interval:
             changed.append("session.heartbeat_interval")
         if new.notifications != old.notifications and self.hub is not None:
-            self.hub.close(2.0)
+            # Swap hubs and let the old one flush in the background: closing it here would
+            # hold up supervision for its flush timeout.
+            previous = self.hub
             self._open_hub()
+            threading.Thread(target=previous.close, args=(2.0,), name="notify-close", daemon=True).start()
             changed.append("notifications")
         new_stop = None
         if new.session.stop_after_close != old.session.stop_after_close and window.close and not self.options.duration:
@@ -466,7 +482,7 @@ class DayRun:
             self.notify("config_reloaded", "INFO", "config reloaded", "applied: " + ", ".join(changed))
         return new_stop
 
-    def _reload_config(self, initial: bool = False) -> bool:
+    def _reload_config(self) -> bool:
         from session.config import load_config
         from session.errors import ConfigError
 

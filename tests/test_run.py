@@ -397,3 +397,23 @@ def test_status_reports_a_finished_run(tmp_path: Path, cli_home: Path) -> None:
     assert "phase DONE" in table.stdout and "demo" in table.stdout
     none = run_tradeday(["status", "-c", str(cfg), "--date", "2020-01-02"], cwd=cli_home)
     assert none.returncode == 0 and "no run recorded" in none.stdout
+
+
+def test_forever_sleeps_until_the_next_session_and_stops_cleanly(tmp_path: Path, cli_home: Path) -> None:
+    cfg = write_config(tmp_path, config_text(sample_engine()))
+    proc = start_run(cfg, "--forever", "--start-now", "--duration", "1s", cwd=cli_home)
+    log = tmp_path / "artifacts" / "logs" / str(market_today()) / "tradeday.log"
+    try:
+        assert wait_for(lambda: log.exists() and "--forever: next session opens" in log.read_text(), timeout=20)
+        # --start-now applied to the first session only: the next one follows the calendar
+        line = next(ln for ln in log.read_text().splitlines() if "next session opens" in ln)
+        next_open = datetime.fromisoformat(line.split("opens ")[1].split(";")[0])
+        assert next_open > datetime.now(NY) and next_open.astimezone(NY).strftime("%H:%M") in ("09:30", "13:00")
+        assert "sleeping until" in state_of(tmp_path)["message"]
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err

@@ -27,7 +27,9 @@ IST = ZoneInfo("Asia/Kolkata")
 
 
 def kite_setup(tmp_path: Path, root: str, *, mode: str = "paper", mode_perm: int = 0o600,
-               extra: str = "") -> Path:
+               extra: str = "", timeout: str = "5s") -> Path:
+    # 5 s by default: the probe's budget includes the cold import of kiteconnect, which a
+    # loaded CI machine can stretch past 1 s. Tests of timeouts pass a short one.
     secrets = tmp_path / "secrets"
     secrets.mkdir(exist_ok=True)
     (secrets / "kite.env").write_text(f"KITE_API_KEY={API_KEY}\n")
@@ -41,7 +43,7 @@ def kite_setup(tmp_path: Path, root: str, *, mode: str = "paper", mode_perm: int
         engines: [{{name: e, command: ["{sys.executable}", "-c", "pass"]}}]
         broker:
           kind: kite
-          kite: {{api_root: "{root}", timeout: 1s}}
+          kite: {{api_root: "{root}", timeout: {timeout}}}
         checks: {{min_free_disk: 1MiB}}
         {extra}
         """)
@@ -90,21 +92,21 @@ def test_kite_token_rejected_is_error(tmp_path: Path, cli_home: Path) -> None:
 @pytest.mark.parametrize("server_mode", ["bad_gateway", "hang"])
 def test_kite_network_failure_never_passes(tmp_path: Path, cli_home: Path, server_mode: str) -> None:
     with FakeKiteServer(api_key=API_KEY, access_token=TOKEN, mode=server_mode) as kite:
-        cfg = kite_setup(tmp_path, kite.root)
-        t0 = time.monotonic()
+        cfg = kite_setup(tmp_path, kite.root, timeout="1s")
         if server_mode == "bad_gateway":  # once through the console script
             code, data, _ = precheck_json(cfg, "--only", "secrets,kite", cwd=cli_home)
             assert code == 0 and ids(data)["kite.W003"] == "WARNING"
         # paper: a warning, not a pass; --strict makes it fail
+        t0 = time.monotonic()
         report = run_precheck(load_config(cfg), "paper", only=["secrets", "kite"])
         elapsed = time.monotonic() - t0
         assert report.ok and {r.id: r.level.name for r in report.results}["kite.W003"] == "WARNING"
         assert not run_precheck(load_config(cfg), "paper", only=["secrets", "kite"], strict=True).ok
         (tmp_path / "live").mkdir()
-        live = run_precheck(load_config(kite_setup(tmp_path / "live", kite.root, mode="live")), "live",
+        live = run_precheck(load_config(kite_setup(tmp_path / "live", kite.root, mode="live", timeout="1s")), "live",
                             only=["secrets", "kite"])
     assert not live.ok and {r.id: r.level.name for r in live.results}["kite.E003"] == "ERROR"
-    assert elapsed < 1.0 + 1.0 + 3.0  # one 1 s timeout (+ process start-up for the CLI run)
+    assert elapsed < 1.0 + 1.0  # bounded by the 1 s timeout, never a hang
 
 
 def test_stale_token_is_error_without_network(tmp_path: Path, cli_home: Path) -> None:
@@ -140,7 +142,7 @@ def test_secrets_missing_permissions_and_env_override(tmp_path: Path, cli_home: 
         assert_no_secrets([proc.stdout, proc.stderr, *(r.message for r in generic.results)], SECRETS)
 
 
-def ibkr_config(tmp_path: Path, port: int, *, mode: str = "paper", extra: str = "") -> Path:
+def ibkr_config(tmp_path: Path, port: int, *, mode: str = "paper", extra: str = "", timeout: str = "5s") -> Path:
     return write_config(tmp_path, f"""
         mode: {mode}
         market: {{calendar: XNYS}}
@@ -148,7 +150,7 @@ def ibkr_config(tmp_path: Path, port: int, *, mode: str = "paper", extra: str = 
         engines: [{{name: e, command: ["{sys.executable}", "-c", "pass"]}}]
         broker:
           kind: ibkr
-          ibkr: {{host: 127.0.0.1, port: {port}, client_id: 7, probe_client_id: 99, timeout: 1s}}
+          ibkr: {{host: 127.0.0.1, port: {port}, client_id: 7, probe_client_id: 99, timeout: {timeout}}}
         {extra}
         """)
 
@@ -172,7 +174,8 @@ def test_ibkr_failures(tmp_path: Path, cli_home: Path, case: str, expected: str)
         code, data, _ = precheck_json(ibkr_config(tmp_path, free_port()), "--only", "ibkr", cwd=cli_home)
     else:
         with FakeTWS(accounts=["DU1"], mode=case) as tws:
-            code, data, _ = precheck_json(ibkr_config(tmp_path, tws.port), "--only", "ibkr", cwd=cli_home)
+            code, data, _ = precheck_json(ibkr_config(tmp_path, tws.port, timeout="1s"), "--only", "ibkr",
+                                          cwd=cli_home)
     assert code == 1 and expected in ids(data)
 
 

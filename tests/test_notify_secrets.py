@@ -152,3 +152,22 @@ def test_invalid_urls_fail_cleanly_without_raising(tmp_path: Path, caplog: pytes
     results = send_test(cfg)
     assert results[0].ok is False
     assert "badSecretHost" not in results[0].error and "badSecretHost" not in caplog.text
+
+
+def test_one_channel_tested_alone_masks_every_channels_secrets(tmp_path: Path) -> None:
+    """`notify test --channel slack`: the Slack server echoes the Telegram token. Only the
+    Slack channel is ever built, so the token is masked only if send_test registered every
+    secret of the config before sending."""
+    from session.redact import GLOBAL_REDACTOR
+
+    saved = set(GLOBAL_REDACTOR._secrets)
+    GLOBAL_REDACTOR._secrets.clear()
+    try:
+        with HttpRecorder(default=Reply.error(403, f"forbidden: {TG_TOKEN}")) as server:
+            cfg = _config(server.url, _free_port())
+            results = send_test(cfg, "slack", "info")
+        assert [r.ok for r in results] == [False]
+        _assert_clean(*(r.error for r in results))
+    finally:
+        GLOBAL_REDACTOR._secrets.clear()
+        GLOBAL_REDACTOR._secrets.update(saved)

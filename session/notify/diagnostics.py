@@ -131,5 +131,13 @@ def send_test(config: NotificationsConfig, channel: str | None = None, level: Al
         channels = [chosen]
     if not channels:
         return []
+    # Every secret of every channel is registered before any is used: the channels run in
+    # parallel, and one channel's error text may echo another's secret (a shared relay, a
+    # server that reflects the request).
+    from session.notify.config import secret_values
+    from session.redact import GLOBAL_REDACTOR
+
+    for secret in secret_values(config):
+        GLOBAL_REDACTOR.add(secret)
     with ThreadPoolExecutor(max_workers=len(channels), thread_name_prefix="tradeday-notify-test") as pool:
         return list(pool.map(lambda c: _test_one(config, c, level), channels))

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cli.common import ConfigOpt, JsonOpt, out, print_json, print_table
+from cli.common import ConfigOpt, JsonOpt, print_json, print_table
 from session.errors import UsageError
 
 DateOpt = Annotated[Optional[str], typer.Option("--date", help="A date YYYY-MM-DD (default: today, market time)")]

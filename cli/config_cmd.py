@@ -89,9 +89,10 @@ def _masked_lines(text: str) -> list[str]:
     """Mask values of secret-looking keys line by line, keeping comments and layout."""
     import re
 
+    from session.config import SECRET_KEY_PATTERN
+
     secret_line = re.compile(
-        r"^(\s*-?\s*[\w.-]*(token|password|secret|api_key|webhook_url|apikey|passwd)[\w.-]*\s*:\s*)(\S.*)$",
-        re.IGNORECASE,
+        rf"^(\s*-?\s*[\w.-]*(?:{SECRET_KEY_PATTERN.pattern})[\w.-]*\s*:\s*)(\S.*)$", re.IGNORECASE
     )
     out_lines = []
     for line in text.splitlines(keepends=True):

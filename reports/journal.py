@@ -434,7 +434,6 @@ def text_of(value: Any) -> str:
 
 
 def _plain_sides(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
-    import numpy as np
 
     mat = _gather(buf, start, length, width=4)
     mat[length < 4, 3] = 0

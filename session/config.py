@@ -452,7 +452,8 @@ class TradedayConfig(BaseModel):
 
 
 TRADEDAY_SECTIONS = tuple(f for f in TradedayConfig.model_fields)
-_SECRET_KEY = re.compile(r"(token|password|secret|api_key|webhook_url|apikey|passwd)", re.IGNORECASE)
+# Keys whose values are secrets wherever they appear (config show/diff mask them).
+SECRET_KEY_PATTERN = re.compile(r"(token|password|secret|api_key|webhook_url|apikey|passwd)", re.IGNORECASE)
 
 
 # --- error messages ---------------------------------------------------------------------------
@@ -609,7 +610,7 @@ def _register_inline_secrets(data: Any, key: str = "") -> None:
     elif isinstance(data, list):
         for v in data:
             _register_inline_secrets(v, key)
-    elif isinstance(data, str) and _SECRET_KEY.search(key):
+    elif isinstance(data, str) and SECRET_KEY_PATTERN.search(key):
         GLOBAL_REDACTOR.add(data)
 
 
@@ -702,7 +703,7 @@ def masked_data(config: TradedayConfig) -> dict[str, Any]:
         if isinstance(value, list):
             return [mask(v, key) for v in value]
         if isinstance(value, str):
-            if _SECRET_KEY.search(key) and value:
+            if SECRET_KEY_PATTERN.search(key) and value:
                 return "***"
             return GLOBAL_REDACTOR(value)
         return value

@@ -13,7 +13,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psutil
-import pytest
 
 from session.calendar import SessionDay
 from session.day import plan_window
@@ -71,6 +70,21 @@ def wait_for(predicate, timeout: float = 10.0, step: float = 0.05) -> bool:  # t
 
 def engine_pids(state: dict) -> list[int]:
     return [e["pid"] for e in state.get("engines", []) if e.get("pid")]
+
+
+def wait_for_state(tmp_path: Path, *, day: date | None = None, phase: str | None = None,
+                   with_engines: bool = False, timeout: float = 10.0) -> bool:
+    """Wait until the run's state file exists (written atomically) and shows ``phase`` and,
+    if asked, a running engine's pid."""
+    path = tmp_path / "artifacts" / "state" / f"{day or market_today()}.json"
+
+    def ready() -> bool:
+        if not path.exists():
+            return False
+        state = json.loads(path.read_text())
+        return (phase is None or state["phase"] == phase) and (not with_engines or bool(engine_pids(state)))
+
+    return wait_for(ready, timeout=timeout)
 
 
 # --- the whole day, quickly --------------------------------------------------------------------
@@ -138,9 +152,7 @@ def test_sigterm_mid_session_stops_engines_and_exits_143(tmp_path: Path, cli_hom
     cfg = write_config(tmp_path, config_text(engine))
     proc = start_run(cfg, "--start-now", "--duration", "60s", cwd=cli_home)
     try:
-        assert wait_for(lambda: (tmp_path / "artifacts" / "state" / f"{market_today()}.json").exists()
-                        and state_of(tmp_path)["phase"] == "TRADING"
-                        and engine_pids(state_of(tmp_path)))
+        assert wait_for_state(tmp_path, phase="TRADING", with_engines=True)
         time.sleep(0.5)
         leader = engine_pids(state_of(tmp_path))[0]
         family = [leader] + [c.pid for c in psutil.Process(leader).children(recursive=True)]
@@ -162,8 +174,7 @@ def test_sigkill_to_tradeday_takes_the_engine_down(tmp_path: Path, cli_home: Pat
     cfg = write_config(tmp_path, config_text(engine))
     proc = start_run(cfg, "--start-now", "--duration", "60s", cwd=cli_home)
     try:
-        assert wait_for(lambda: (tmp_path / "artifacts" / "state" / f"{market_today()}.json").exists()
-                        and engine_pids(state_of(tmp_path)))
+        assert wait_for_state(tmp_path, with_engines=True)
         pid = engine_pids(state_of(tmp_path))[0]
         assert psutil.pid_exists(pid)
         proc.kill()
@@ -185,7 +196,7 @@ def test_second_concurrent_run_exits_6(tmp_path: Path, cli_home: Path) -> None:
     cfg = write_config(tmp_path, config_text(sample_engine()))
     first = start_run(cfg, "--start-now", "--duration", "30s", cwd=cli_home)
     try:
-        assert wait_for(lambda: (tmp_path / "artifacts" / "state" / f"{market_today()}.json").exists())
+        assert wait_for_state(tmp_path)
         second = run_tradeday(["run", "-c", str(cfg), "--start-now", "--duration", "1s"], cwd=cli_home)
         assert second.returncode == 6
         assert f"pid {first.pid}" in second.stderr and "Traceback" not in second.stderr
@@ -216,8 +227,7 @@ def test_waiting_for_the_open_is_interrupted_cleanly(tmp_path: Path, cli_home: P
         "market: {calendar: XNYS}", f"market: {{calendar: XNYS, timezone: {tz.key}, special_sessions: {special}}}"))
     proc = start_run(cfg, cwd=cli_home)
     try:
-        assert wait_for(lambda: (tmp_path / "artifacts" / "state" / f"{today}.json").exists()
-                        and state_of(tmp_path, today)["phase"] == "WAITING")
+        assert wait_for_state(tmp_path, day=today, phase="WAITING")
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=10)
     finally:
@@ -369,8 +379,7 @@ def test_hot_reload_applies_safe_keys_and_rejects_invalid(tmp_path: Path, cli_ho
     cfg = write_config(tmp_path, config_text(sample_engine()))
     proc = start_run(cfg, "--start-now", "--duration", "6s", cwd=cli_home)
     try:
-        assert wait_for(lambda: (tmp_path / "artifacts" / "state" / f"{market_today()}.json").exists()
-                        and state_of(tmp_path)["phase"] == "TRADING")
+        assert wait_for_state(tmp_path, phase="TRADING")
         text = cfg.read_text()
         time.sleep(0.3)
         cfg.write_text(text.replace("start_secs: 0.3s", "start_secs: 0.3s, max_restarts: 9"))

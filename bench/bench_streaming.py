@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -80,7 +81,7 @@ def peak_rss_mb() -> float:
 
 def child(lines: int, tmp: Path, variant: str) -> None:
     """The supervising process: one engine, console to /dev/null, log file on disk."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from session.supervisor import EngineSpec, Supervisor
 
@@ -112,7 +113,7 @@ def child(lines: int, tmp: Path, variant: str) -> None:
         sup = Supervisor([spec], console=console, **kwargs)
         began = time.perf_counter()
         sup.start()
-        reason = sup.run_until(datetime.now(timezone.utc) + timedelta(hours=1), threading.Event())
+        reason = sup.run_until(datetime.now(UTC) + timedelta(hours=1), threading.Event())
         sup.stop_all()
         took = time.perf_counter() - began
     status = sup.snapshot()[0]

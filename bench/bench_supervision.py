@@ -26,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psutil
@@ -83,7 +83,7 @@ def crash_latency(tmp: Path, crashes: int, backoff: float) -> tuple[list[float],
     )
     sup = Supervisor([spec], quiet=True, on_line=on_line, on_event=on_event)
     sup.start()
-    sup.run_until(datetime.now(timezone.utc) + timedelta(minutes=5), threading.Event())
+    sup.run_until(datetime.now(UTC) + timedelta(minutes=5), threading.Event())
     sup.stop_all()
     detect = [(decisions[i] - exit_times[i]) * 1000 for i in range(crashes) if i in decisions and i in exit_times]
     # From the decision to the new process, minus the backoff: spawn overhead.
@@ -150,11 +150,11 @@ def scheduled_stop(tmp: Path) -> tuple[float, float]:
     )
     sup = Supervisor([spec], quiet=True)
     sup.start()
-    deadline = datetime.now(timezone.utc) + timedelta(seconds=0.7)
+    deadline = datetime.now(UTC) + timedelta(seconds=0.7)
     sup.run_until(deadline, threading.Event())
-    returned = (datetime.now(timezone.utc) - deadline).total_seconds()
+    returned = (datetime.now(UTC) - deadline).total_seconds()
     sup.stop_all()
-    stopped = (datetime.now(timezone.utc) - deadline).total_seconds()
+    stopped = (datetime.now(UTC) - deadline).total_seconds()
     return returned, stopped
 
 

@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from cli.common import ConfigOpt, JsonOpt, print_json, print_table
-from session.errors import UsageError
+from core.errors import UsageError
 
-DateOpt = Annotated[Optional[str], typer.Option("--date", help="A date YYYY-MM-DD (default: today, market time)")]
-FromOpt = Annotated[Optional[str], typer.Option("--from", help="First date of a range (YYYY-MM-DD)")]
-ToOpt = Annotated[Optional[str], typer.Option("--to", help="Last date of a range (YYYY-MM-DD)")]
+DateOpt = Annotated[str | None, typer.Option("--date", help="A date YYYY-MM-DD (default: today, market time)")]
+FromOpt = Annotated[str | None, typer.Option("--from", help="First date of a range (YYYY-MM-DD)")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Last date of a range (YYYY-MM-DD)")]
 
 MAX_RANGE_DAYS = 3700  # ten years: enough for any real question, bounded for memory
 

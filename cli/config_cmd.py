@@ -70,8 +70,8 @@ def diff(
     import difflib
 
     from cli.common import load
+    from core.redact import GLOBAL_REDACTOR
     from session.config_history import ConfigHistory
-    from session.redact import GLOBAL_REDACTOR
 
     cfg = load(config, record=False)
     history = ConfigHistory(cfg.config_history_dir)

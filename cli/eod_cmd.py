@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -11,7 +11,7 @@ from cli.common import ConfigOpt, JsonOpt, LogLevel, LogLevelOpt, ModeOpt
 
 def parse_day(value: str, option: str) -> date:
     """``YYYY-MM-DD`` or UsageError (exit 2) naming the option."""
-    from session.errors import UsageError
+    from core.errors import UsageError
 
     try:
         return date.fromisoformat(value.strip())
@@ -21,7 +21,7 @@ def parse_day(value: str, option: str) -> date:
 
 def step_line(step: dict[str, Any]) -> str:
     """``analytics  ok        1.2s  exit code 0; wrote ...``: one plain line per step."""
-    from session.redact import GLOBAL_REDACTOR
+    from core.redact import GLOBAL_REDACTOR
 
     duration = step.get("duration_s")
     took = f"{duration:.1f}s" if isinstance(duration, (int, float)) else "-"
@@ -44,7 +44,7 @@ def result_json(day: date, result: Any) -> dict[str, Any]:
 
 def eod(
     config: ConfigOpt = None,
-    day: Annotated[Optional[str], typer.Option("--date", help="Session date YYYY-MM-DD (default: today in market time)",
+    day: Annotated[str | None, typer.Option("--date", help="Session date YYYY-MM-DD (default: today in market time)",
                                                show_default=False)] = None,
     mode: ModeOpt = None,
     no_analytics: Annotated[bool, typer.Option("--no-analytics", help="Skip the analytics step")] = False,

@@ -47,11 +47,11 @@ app.command("status", help=status_cmd.__doc__)(status_cmd.status)
 app.command("eod", help=eod_cmd.__doc__)(eod_cmd.eod)
 app.command("report", help=report_cmd.__doc__)(report_cmd.report)
 
-INTERNAL_ERROR = 70  # README exit-code table: a bug in tradeday, not a user mistake
 
 
 def main(argv: list[str] | None = None) -> None:
-    from session.errors import TradedayError
+    from core.errors import TradedayError
+    from core.exitcodes import ExitCode
 
     try:
         app(args=argv, prog_name="tradeday")
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
 
         err("".join(traceback.format_exception(exc)).rstrip())
         err(f"tradeday: internal error ({exc.__class__.__name__}); please report it with the log above")
-        sys.exit(INTERNAL_ERROR)
+        sys.exit(ExitCode.INTERNAL_ERROR)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from session.exitcodes import ExitCode
-from session.redact import GLOBAL_REDACTOR
+from core.exitcodes import ExitCode
+from core.redact import GLOBAL_REDACTOR
 
 if TYPE_CHECKING:  # pragma: no cover
     from session.notify.config import NotificationsConfig
@@ -26,7 +26,7 @@ def _err(text: str) -> None:
     sys.stderr.flush()
 
 
-def _resend_outbox(notifications: "NotificationsConfig", outbox_path: Path, working: list[str]) -> dict[str, Any]:
+def _resend_outbox(notifications: NotificationsConfig, outbox_path: Path, working: list[str]) -> dict[str, Any]:
     """Re-send what earlier runs left in the outbox for the channels that just worked."""
     from session.notify.hub import NotificationHub
     from session.notify.outbox import Outbox
@@ -49,11 +49,11 @@ def _resend_outbox(notifications: "NotificationsConfig", outbox_path: Path, work
     return report
 
 
-def notify_test_command(notifications: "NotificationsConfig", outbox_path: Path, channel: str | None, level: str, as_json: bool) -> int:
+def notify_test_command(notifications: NotificationsConfig, outbox_path: Path, channel: str | None, level: str, as_json: bool) -> int:
     """Send a test notification through every channel (or ``channel``) and print one
     line per channel. Returns 0 if all worked, 1 if any failed, 2 if ``channel`` does
     not exist or no channel is configured."""
-    from session.errors import UsageError
+    from core.errors import UsageError
     from session.notify.diagnostics import send_test
     from session.notify.levels import AlertLevel
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -44,9 +44,9 @@ def guess_fills_format(path: Path) -> str | None:
     return None
 
 
-def _dates_to_report(cfg: "TradedayConfig", day: date | None, start: date | None, end: date | None) -> list[date]:
+def _dates_to_report(cfg: TradedayConfig, day: date | None, start: date | None, end: date | None) -> list[date]:
+    from core.errors import UsageError
     from session.eod import journal_dates, latest_data_date, report_dates
-    from session.errors import UsageError
 
     if day is not None:
         return [day]
@@ -62,14 +62,14 @@ def _dates_to_report(cfg: "TradedayConfig", day: date | None, start: date | None
 
 
 def report(
-    day_arg: Annotated[Optional[str], typer.Argument(metavar="[DATE]", help="Session date YYYY-MM-DD (default: the latest with a journal or report)",
+    day_arg: Annotated[str | None, typer.Argument(metavar="[DATE]", help="Session date YYYY-MM-DD (default: the latest with a journal or report)",
                                                      show_default=False)] = None,
     config: ConfigOpt = None,
-    date_from: Annotated[Optional[str], typer.Option("--from", help="First date of a range (YYYY-MM-DD)")] = None,
-    date_to: Annotated[Optional[str], typer.Option("--to", help="Last date of a range (default: the latest with data)")] = None,
-    period: Annotated[Optional[PeriodChoice], typer.Option("--period", help="Write the weekly or monthly summary of the period containing DATE")] = None,
-    fills: Annotated[Optional[Path], typer.Option("--fills", help="Import a broker export (or a journal file) as the journal of DATE (or of each day in it)")] = None,
-    fills_format: Annotated[Optional[FillsFormat], typer.Option("--fills-format", help="Format of --fills (default: detected from its header)")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="First date of a range (YYYY-MM-DD)")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Last date of a range (default: the latest with data)")] = None,
+    period: Annotated[PeriodChoice | None, typer.Option("--period", help="Write the weekly or monthly summary of the period containing DATE")] = None,
+    fills: Annotated[Path | None, typer.Option("--fills", help="Import a broker export (or a journal file) as the journal of DATE (or of each day in it)")] = None,
+    fills_format: Annotated[FillsFormat | None, typer.Option("--fills-format", help="Format of --fills (default: detected from its header)")] = None,
     force: Annotated[bool, typer.Option("--force", help="With --fills: replace an existing journal (the old one is kept as *.replaced-<time>)")] = False,
     with_analytics: Annotated[bool, typer.Option("--with-analytics", help="Also re-run the analytics and backtest hooks")] = False,
     no_carry: Annotated[bool, typer.Option("--no-carry", help="Start each day flat: do not carry the previous report's open positions")] = False,
@@ -79,9 +79,16 @@ def report(
     """Regenerate daily reports (a date or a range), weekly/monthly summaries, import broker exports. Exit 0, 5 bad input or a failed step, 2 usage, 3 config invalid."""
     from cli.common import err, load, out, print_json, setup_logging
     from cli.eod_cmd import parse_day, result_json, step_line
-    from session.eod import import_fills_file, load_calendar, period_bounds, regenerate_daily, resolve_currency, write_period
-    from session.errors import TradedayError, UsageError
-    from session.exitcodes import ExitCode
+    from core.errors import TradedayError, UsageError
+    from core.exitcodes import ExitCode
+    from session.eod import (
+        import_fills_file,
+        load_calendar,
+        period_bounds,
+        regenerate_daily,
+        resolve_currency,
+        write_period,
+    )
 
     setup_logging(log_level)
     day = parse_day(day_arg, "DATE") if day_arg else None

@@ -1,7 +1,7 @@
 """Run the trading day: prechecks, wait for the open, supervise the engines, stop at the close, end of day."""
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,7 +16,7 @@ def run(
     no_backtest: Annotated[bool, typer.Option("--no-backtest", help="End of day without the backtest step")] = False,
     no_eod: Annotated[bool, typer.Option("--no-eod", help="Skip the end of day")] = False,
     start_now: Annotated[bool, typer.Option("--start-now", help="Do not wait for the calendar; start now")] = False,
-    duration: Annotated[Optional[str], typer.Option("--duration", help="Bound the session, e.g. 30s, 5m")] = None,
+    duration: Annotated[str | None, typer.Option("--duration", help="Bound the session, e.g. 30s, 5m")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="Keep engine output off the console (cron mail)")] = False,
     confirm_live: Annotated[bool, typer.Option("--confirm-live", help="Required to trade live")] = False,
     forever: Annotated[bool, typer.Option("--forever", help="After a session, sleep until the next one")] = False,
@@ -25,9 +25,9 @@ def run(
 ) -> None:
     """Run the trading day: prechecks, wait for the open, supervise the engines, stop at the close, end of day."""
     from cli.common import load, setup_logging
+    from core.durations import parse_duration
+    from core.errors import UsageError
     from session.day import DayRun, RunOptions
-    from session.durations import parse_duration
-    from session.errors import UsageError
     from session.modes import resolve_mode
 
     setup_logging(log_level)

@@ -1,7 +1,7 @@
 """Show the state of today's (or a given day's) run, and whether its orchestrator is still alive."""
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -10,7 +10,7 @@ from cli.common import ConfigOpt, JsonOpt, out, print_json, print_table
 
 def status(
     config: ConfigOpt = None,
-    day: Annotated[Optional[str], typer.Option("--date", help="YYYY-MM-DD (default: today, market time)")] = None,
+    day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today, market time)")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Show the state of today's (or a given day's) run, and whether its orchestrator is still alive."""

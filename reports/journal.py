@@ -22,13 +22,13 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from session.errors import EodError
-from session.fsutil import atomic_write_text
+from core.errors import EodError
+from core.fsutil import atomic_write_text
 
 if TYPE_CHECKING:  # numpy is imported lazily: the CLI must start fast.
     import numpy as np
@@ -106,7 +106,7 @@ class FillTable:
     trade_id: np.ndarray
     line: np.ndarray
     source: str = ""
-    tz: tzinfo = timezone.utc
+    tz: tzinfo = UTC
     # Optional: the strategy/symbol columns as codes into name lists (the fast reader
     # has them already; compute_day then skips factorizing a million strings).
     strategy_codes: np.ndarray | None = None
@@ -118,7 +118,7 @@ class FillTable:
         return int(self.time_ns.shape[0])
 
     @classmethod
-    def empty(cls, *, source: str = "", tz: tzinfo = timezone.utc) -> FillTable:
+    def empty(cls, *, source: str = "", tz: tzinfo = UTC) -> FillTable:
         return cls.from_fills([], source=source, tz=tz)
 
     @classmethod
@@ -131,7 +131,7 @@ class FillTable:
         fees, fd = _scaled_column([f.fees for f in rows])
         if tz is None:
             offsets = {f.time.utcoffset() for f in rows}
-            tz = timezone(offsets.pop()) if len(offsets) == 1 else timezone.utc
+            tz = timezone(offsets.pop()) if len(offsets) == 1 else UTC
         return cls(
             time_ns=np.array([_epoch_ns(f.time) for f in rows], dtype=np.int64),
             strategy=_object_array([f.strategy for f in rows]),
@@ -539,7 +539,7 @@ def _plain_times(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> tupl
     offsets = np.unique(offset)
     from datetime import timedelta
 
-    tz = timezone(timedelta(minutes=int(offsets[0]))) if offsets.size == 1 else timezone.utc
+    tz = timezone(timedelta(minutes=int(offsets[0]))) if offsets.size == 1 else UTC
     return ns, tz
 
 
@@ -784,7 +784,7 @@ def _parse_times(values: np.ndarray, lines: np.ndarray, problems: _Problems) -> 
 
     n = values.shape[0]
     if n == 0:
-        return np.zeros(0, dtype=np.int64), timezone.utc
+        return np.zeros(0, dtype=np.int64), UTC
     try:
         parsed = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601")
         tz = parsed.dt.tz
@@ -810,13 +810,13 @@ def _parse_times(values: np.ndarray, lines: np.ndarray, problems: _Problems) -> 
             continue
         offsets.add(t.utcoffset())
         out[i] = _epoch_ns(t)
-    return out, (timezone(offsets.pop()) if len(offsets) == 1 else timezone.utc)
+    return out, (timezone(offsets.pop()) if len(offsets) == 1 else UTC)
 
 
 def _as_fixed_offset(tz: tzinfo, sample_ns: int) -> tzinfo:
-    sample = datetime.fromtimestamp(sample_ns / 1e9, tz=timezone.utc)
+    sample = datetime.fromtimestamp(sample_ns / 1e9, tz=UTC)
     off = sample.astimezone(tz).utcoffset()
-    return timezone(off) if off is not None else timezone.utc
+    return timezone(off) if off is not None else UTC
 
 
 def _parse_decimal_column(
@@ -994,13 +994,13 @@ def _object_array(values: Sequence[str]) -> np.ndarray:
 
 
 def _epoch_ns(t: datetime) -> int:
-    delta = t - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    delta = t - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
 
 
-def time_from_ns(ns: int, tz: tzinfo = timezone.utc) -> datetime:
+def time_from_ns(ns: int, tz: tzinfo = UTC) -> datetime:
     """UTC epoch nanoseconds -> aware datetime in ``tz`` (to the microsecond)."""
-    return (datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=ns // 1000)).astimezone(tz)
+    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ns // 1000)).astimezone(tz)
 
 
 def format_time(ns: int, tz: tzinfo) -> str:

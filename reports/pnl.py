@@ -27,8 +27,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from session.errors import EodError
-
+from core.errors import EodError
 from reports.journal import (
     Fill,
     FillTable,

@@ -12,14 +12,14 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from datetime import date as date_type
-from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from session.errors import EodError
-from session.fsutil import atomic_write_bytes, atomic_write_text
+from core.errors import EodError
+from core.fsutil import atomic_write_bytes, atomic_write_text
 
 if TYPE_CHECKING:
     import jinja2
@@ -92,7 +92,7 @@ def build_daily_report(
         "mode": mode,
         "config": str(config_path) if config_path is not None else None,
         "config_sha256": config_sha256,
-        "generated_at": _iso(generated_at or datetime.now(timezone.utc).astimezone()),
+        "generated_at": _iso(generated_at or datetime.now(UTC).astimezone()),
         "currency": day.currency,
         "market": {
             "calendar": market.get("calendar"),
@@ -324,7 +324,7 @@ def format_number(value: Any, places: int | None = None) -> str:
 
 
 def _format_duration(value: Any) -> str:
-    from session.durations import format_duration
+    from core.durations import format_duration
 
     return "—" if value is None else format_duration(float(value))
 
@@ -427,7 +427,7 @@ def build_period_report(daily_docs: Sequence[Mapping[str, Any]], period_label: s
         "schema": PERIOD_SCHEMA,
         "period": period_label,
         "title": title or _period_title(period_label),
-        "generated_at": _iso(generated_at or datetime.now(timezone.utc).astimezone()),
+        "generated_at": _iso(generated_at or datetime.now(UTC).astimezone()),
         "currency": currency,
         "from": days[0]["date"] if days else None,
         "to": days[-1]["date"] if days else None,

@@ -23,15 +23,14 @@ import threading
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from session.durations import parse_time_of_day
-from session.errors import ConfigError, UsageError
+from core.durations import parse_time_of_day
+from core.errors import ConfigError, UsageError
 
 EXCHANGE_HOLIDAY = "Exchange holiday"  # a listed closure whose name no source carries
 PMC_SPECIAL_HOURS = "Special hours"  # pmc moved the open (or the close later) without a name
@@ -610,7 +609,7 @@ class MarketCalendar:
     # -- construction from the project's config ---------------------------------------------
 
     @classmethod
-    def from_market_config(cls, market: Any) -> "MarketCalendar":
+    def from_market_config(cls, market: Any) -> MarketCalendar:
         """Build from a config ``market`` section (duck-typed; see the module docs)."""
 
         def window(obj: Any, first: str, second: str) -> tuple[time, time] | None:
@@ -813,7 +812,7 @@ class MarketCalendar:
     def today(self, now: datetime | None = None) -> date:
         """The market-local date at ``now`` (default: the current time)."""
         if now is None:
-            now = datetime.now(dt_timezone.utc)
+            now = datetime.now(UTC)
         return self._local(now).date()
 
     def __repr__(self) -> str:

@@ -33,10 +33,11 @@ from pydantic import (
     model_validator,
 )
 
-from session.durations import parse_duration, parse_time_of_day
-from session.errors import ConfigError
-from session.notify.config import NotificationsConfig, secret_values as notification_secrets
-from session.redact import GLOBAL_REDACTOR
+from core.durations import parse_duration, parse_time_of_day
+from core.errors import ConfigError
+from core.redact import GLOBAL_REDACTOR
+from session.notify.config import NotificationsConfig
+from session.notify.config import secret_values as notification_secrets
 from session.yamlsource import MissingVariable, YamlSource, interpolate
 
 DEFAULT_CONFIG_PATH = "configs/dev.yaml"
@@ -366,7 +367,7 @@ class TradedayConfig(BaseModel):
         return data
 
     @model_validator(mode="after")
-    def _consistency(self) -> "TradedayConfig":
+    def _consistency(self) -> TradedayConfig:
         s = self.session
         if (s.market_open_ist is None) != (s.market_close_ist is None):
             raise ValueError("session.market_open_ist and session.market_close_ist go together; set both")
@@ -680,7 +681,7 @@ class ConfigManager:
         """Write ``config`` (tradeday's sections and the engine's) to the file, atomically."""
         import yaml
 
-        from session.fsutil import atomic_write_text
+        from core.fsutil import atomic_write_text
 
         data = config.model_dump(mode="json", by_alias=True, exclude_none=True)
         text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

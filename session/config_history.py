@@ -7,19 +7,19 @@ it was first seen, last used, and from which paths.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from session.errors import ConfigError, UsageError
-from session.fsutil import atomic_write_json, atomic_write_text
+from core.errors import ConfigError, UsageError
+from core.fsutil import atomic_write_json, atomic_write_text
 
 if TYPE_CHECKING:
     from session.config import TradedayConfig
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class ConfigHistory:
@@ -45,7 +45,7 @@ class ConfigHistory:
             ) from None
         return data if isinstance(data, dict) else {}
 
-    def record(self, config: "TradedayConfig") -> str:
+    def record(self, config: TradedayConfig) -> str:
         sha = config.sha256
         with self._lock():
             snapshot = self.folder / f"{sha}.yaml"
@@ -58,6 +58,8 @@ class ConfigHistory:
             if source and source not in entry["sources"]:
                 entry["sources"].append(source)
             entry["uses"] = int(entry.get("uses", 0)) + 1
+            # Two loads within one second tie on last_used; a counter under the lock orders them.
+            entry["seq"] = 1 + max((int(e.get("seq", 0)) for e in index.values() if isinstance(e, dict)), default=0)
             atomic_write_json(self.index_path, index)
         return sha
 
@@ -65,7 +67,7 @@ class ConfigHistory:
         """Newest use first."""
         index = self._read_index()
         rows = [{"sha256": sha, **entry} for sha, entry in index.items()]
-        rows.sort(key=lambda r: r.get("last_used", ""), reverse=True)
+        rows.sort(key=lambda r: (r.get("last_used", ""), int(r.get("seq", 0))), reverse=True)
         return rows
 
     def resolve(self, ref: str) -> tuple[str, str]:

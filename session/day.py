@@ -12,10 +12,10 @@ import sys
 import threading
 import time as monotonic_time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from session.exitcodes import ExitCode
+from core.exitcodes import ExitCode
 from session.state import Phase, StateFile, state_path
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class SessionWindow:
     close: datetime | None
 
 
-def plan_window(day: "SessionDay", now: datetime, *, start_before_open: float, stop_after_close: float,
+def plan_window(day: SessionDay, now: datetime, *, start_before_open: float, stop_after_close: float,
                 start_now: bool, duration: float | None) -> SessionWindow | None:
     """Pure: the session window for ``day`` seen at ``now``; None when there is nothing to run.
 
@@ -81,8 +81,8 @@ def plan_window(day: "SessionDay", now: datetime, *, start_before_open: float, s
     return SessionWindow(start_at=start_at, stop_at=stop_at, open=day.open, close=day.close)
 
 
-def engine_specs(config: "TradedayConfig", mode: str, day: date, window: SessionWindow,
-                 environ: dict[str, str]) -> list["EngineSpec"]:
+def engine_specs(config: TradedayConfig, mode: str, day: date, window: SessionWindow,
+                 environ: dict[str, str]) -> list[EngineSpec]:
     import signal
 
     from session.engines import command_cwd, command_env, expand_command
@@ -142,16 +142,16 @@ def _fmt_bytes(n: int | None) -> str:
 class DayRun:
     """One ``tradeday run`` invocation (possibly several days with ``--forever``)."""
 
-    config: "TradedayConfig"
+    config: TradedayConfig
     options: RunOptions
     stop_requested: threading.Event = field(default_factory=threading.Event)
     kill_now: threading.Event = field(default_factory=threading.Event)
     signal_received: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.last_day: "SessionDay | None" = None
+        self.last_day: SessionDay | None = None
         self.hub: Any = None
-        self.supervisor: "Supervisor | None" = None
+        self.supervisor: Supervisor | None = None
         self.state: StateFile | None = None
         self._config_mtime = self._mtime()
 
@@ -206,11 +206,11 @@ class DayRun:
             return ExitCode.SIGINT
         return ExitCode.SIGTERM
 
-    def _sleep_until_next_session(self, cal: "MarketCalendar") -> bool:
+    def _sleep_until_next_session(self, cal: MarketCalendar) -> bool:
         """--forever: sleep until shortly before the next session that has not been run."""
         from session.waiting import sleep_until
 
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         after = now
         ran = self.last_day
         if ran is not None and not self.options.start_now and ran.close is not None:
@@ -232,17 +232,17 @@ class DayRun:
 
     # --- one day ---------------------------------------------------------------------------
 
-    def run_one_day(self, cal: "MarketCalendar") -> int:
+    def run_one_day(self, cal: MarketCalendar) -> int:
         from session.lock import acquire_day_lock
 
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         today = cal.session(cal.today(now))
         self.last_day = today
         with acquire_day_lock(self.config.artifacts_dir, today.date):
             return self._run_locked(cal, today)
 
-    def _run_locked(self, cal: "MarketCalendar", today: "SessionDay") -> int:
-        from cli.common import setup_logging
+    def _run_locked(self, cal: MarketCalendar, today: SessionDay) -> int:
+        from core.logsetup import setup_logging
         from session.checks import run_precheck
 
         opts = self.options
@@ -256,7 +256,7 @@ class DayRun:
 
         report = run_precheck(self.config, opts.mode, calendar=cal, start_now=opts.start_now, own_lock=True)
         if opts.dry_run:
-            from cli.precheck_cmd import render_report
+            from session.checks.render import render_report
 
             render_report(report, as_json=opts.as_json)
             self.state.update(phase=Phase.DONE, exit_code=0 if report.ok else 1, message="dry run")
@@ -278,7 +278,7 @@ class DayRun:
             self.notify("precheck_warned", "WARNING", f"precheck warnings for {day}",
                         "\n".join(f"{r.id}: {r.message}" for r in warned))
 
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if opts.start_now:
             log.warning("--start-now: not waiting for the calendar; the session starts now%s",
                         f" for {opts.duration:g}s" if opts.duration else "")
@@ -347,7 +347,7 @@ class DayRun:
             # left running unsupervised. stop_all() is idempotent.
             self.supervisor.stop_all(kill_now=self.kill_now)
 
-    def _supervise(self, day: date, window: SessionWindow, specs: list["EngineSpec"]) -> int:
+    def _supervise(self, day: date, window: SessionWindow, specs: list[EngineSpec]) -> int:
         assert self.supervisor is not None and self.state is not None
         self.supervisor.start()
         names = ", ".join(s.name for s in specs)
@@ -361,13 +361,13 @@ class DayRun:
         outcome = "deadline"
         while True:
             # Wake at least every 2 s to honour a hot reload or a heartbeat.
-            chunk_end = datetime.now(timezone.utc) + timedelta(seconds=min(2.0, max(heartbeat_every, 0.5)))
+            chunk_end = datetime.now(UTC) + timedelta(seconds=min(2.0, max(heartbeat_every, 0.5)))
             if stop_at is not None:
                 chunk_end = min(chunk_end, stop_at)
             outcome = self.supervisor.run_until(chunk_end, self.stop_requested)
             if outcome in ("stopped", "all_finished"):
                 break
-            if stop_at is not None and datetime.now(timezone.utc) >= stop_at:
+            if stop_at is not None and datetime.now(UTC) >= stop_at:
                 outcome = "deadline"
                 break
             if monotonic_time.monotonic() >= next_heartbeat:
@@ -483,8 +483,8 @@ class DayRun:
         return new_stop
 
     def _reload_config(self) -> bool:
+        from core.errors import ConfigError
         from session.config import load_config
-        from session.errors import ConfigError
 
         try:
             new = load_config(self.config.path, record=True)

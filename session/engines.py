@@ -26,11 +26,11 @@ def expand_command(command: list[str], *, mode: str, config_path: Path | None, d
     return [arg.format(**values) for arg in command]
 
 
-def command_cwd(config: "TradedayConfig", entry: "EngineConfig | StepConfig") -> Path:
+def command_cwd(config: TradedayConfig, entry: EngineConfig | StepConfig) -> Path:
     return config.resolve(entry.cwd) if entry.cwd else config.root_dir
 
 
-def command_env(base: Mapping[str, str], entry: "EngineConfig | StepConfig") -> dict[str, str]:
+def command_env(base: Mapping[str, str], entry: EngineConfig | StepConfig) -> dict[str, str]:
     env = dict(base)
     env.update(entry.env)
     return env

@@ -32,13 +32,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from session.errors import ConfigError, EodError, TradedayError, UsageError
-from session.exitcodes import ExitCode
-from session.redact import GLOBAL_REDACTOR
+from core.errors import ConfigError, EodError, TradedayError, UsageError
+from core.exitcodes import ExitCode
+from core.redact import GLOBAL_REDACTOR
 
 if TYPE_CHECKING:
     from reports.journal import Fill, FillTable
@@ -597,7 +597,7 @@ def run_step(config: TradedayConfig, name: str, step: StepConfig, day: date, mod
     token = uuid.uuid4().hex
     env[TOKEN_VARIABLE] = token
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    started_wall = datetime.now(timezone.utc).astimezone()
+    started_wall = datetime.now(UTC).astimezone()
     started = time.monotonic()
     with open(log_path, "ab") as fh:
         offset = fh.tell()
@@ -1023,7 +1023,7 @@ def import_fills_file(config: TradedayConfig, file: Path, fmt: str, calendar: Ma
                          "refusing to replace the journal",
                          hint="pass --force to replace it (the old file is kept beside it as *.replaced-<time>)")
     days = []
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     for d, target, day_fills, existing, status in plan:
         backup = None
         if status == "replaced":

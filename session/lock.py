@@ -18,8 +18,8 @@ from types import TracebackType
 import filelock
 import psutil
 
-from session.errors import LockHeldError
-from session.fsutil import atomic_write_text
+from core.errors import LockHeldError
+from core.fsutil import atomic_write_text
 
 # A `tradeday check` probing the lock holds it (shared) for microseconds; a run that
 # starts at that very moment retries for this long instead of failing.

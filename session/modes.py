@@ -5,7 +5,7 @@ import os
 from collections.abc import Mapping
 from typing import Literal
 
-from session.errors import UsageError
+from core.errors import UsageError
 
 Mode = Literal["paper", "live"]
 CONFIRM_ENV_VAR = "TRADEDAY_CONFIRM_LIVE"

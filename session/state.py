@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import threading
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from session.fsutil import atomic_write_json
+from core.fsutil import atomic_write_json
 
 
 class Phase(str, Enum):
@@ -62,7 +62,7 @@ class StateFile:
     def update(self, *, phase: Phase | None = None, engines: list[dict[str, Any]] | None = None,
                **fields: Any) -> None:
         with self._lock:
-            now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+            now = datetime.now(UTC).isoformat(timespec="milliseconds")
             if phase is not None and phase.value != self.data["phase"]:
                 self.data["history"].append({"phase": phase.value, "at": now})
                 self.data["phase"] = phase.value

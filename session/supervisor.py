@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime, timezone, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from enum import Enum
 from pathlib import Path
 from queue import SimpleQueue
@@ -498,12 +498,12 @@ class Supervisor:
             self._deliver_callbacks()
             if stop_requested.is_set():
                 return "stopped"
-            if deadline is not None and datetime.now(timezone.utc) >= deadline:
+            if deadline is not None and datetime.now(UTC) >= deadline:
                 return "deadline"
             if self._all_finished():
                 return "all_finished"
             if deadline is not None:
-                wait = min(wait, max(0.0, (deadline - datetime.now(timezone.utc)).total_seconds()))
+                wait = min(wait, max(0.0, (deadline - datetime.now(UTC)).total_seconds()))
             # An engine exit sets _wakeup; stop_requested is polled every step.
             self._wakeup.wait(max(0.001, wait))
 

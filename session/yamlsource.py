@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from session.errors import ConfigError
+from core.errors import ConfigError
 
 
 def _located(path: Path, line: int | None, text: str) -> str:
@@ -49,7 +49,7 @@ class YamlSource:
                 loader.dispose()
 
     @classmethod
-    def read(cls, path: Path) -> "YamlSource":
+    def read(cls, path: Path) -> YamlSource:
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:

@@ -11,7 +11,7 @@ import textwrap
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -47,8 +47,8 @@ def test_probe_ok_paper_account_and_server_time() -> None:
         assert result.accounts == ["DU123456"]
         assert result.message == f"connected to 127.0.0.1:{tws.port} (API version 176); accounts: DU123456"
         assert 0 < result.latency_ms < TIMEOUT * 1000
-        assert result.server_time is not None and result.server_time.tzinfo == timezone.utc
-        skew = (result.server_time - datetime.now(timezone.utc)).total_seconds()
+        assert result.server_time is not None and result.server_time.tzinfo == UTC
+        skew = (result.server_time - datetime.now(UTC)).total_seconds()
         assert -90 - 3 < skew < -90 + 3
         [conn] = tws.connections
         assert conn.client_id == PROBE_ID

@@ -9,12 +9,15 @@ import sys
 import threading
 import time
 import traceback
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.errors import ConfigError, EodError
+from core.exitcodes import ExitCode
+from core.redact import GLOBAL_REDACTOR
 from session.brokers.envfile import read_env_file
 from session.brokers.kite import (
     KiteCredentials,
@@ -26,9 +29,6 @@ from session.brokers.kite import (
     token_file_written_at,
     token_is_stale,
 )
-from session.errors import ConfigError, EodError
-from session.exitcodes import ExitCode
-from session.redact import GLOBAL_REDACTOR
 from tests.fakes.kite_server import FakeKiteServer, make_trade
 from tests.fakes.tws_server import free_port
 
@@ -256,8 +256,8 @@ def ist(*args: int) -> datetime:
         (ist(2027, 1, 1, 3, 0, 0), ist(2026, 12, 31, 6, 0, 0)),  # across a year end
         (ist(2028, 3, 1, 5, 0, 0), ist(2028, 2, 29, 6, 0, 0)),  # across a leap day
         # The same instants given in other zones: 00:30 UTC is 06:00 IST.
-        (datetime(2026, 11, 10, 0, 30, tzinfo=timezone.utc), ist(2026, 11, 10, 6, 0, 0)),
-        (datetime(2026, 11, 10, 0, 29, 59, tzinfo=timezone.utc), ist(2026, 11, 9, 6, 0, 0)),
+        (datetime(2026, 11, 10, 0, 30, tzinfo=UTC), ist(2026, 11, 10, 6, 0, 0)),
+        (datetime(2026, 11, 10, 0, 29, 59, tzinfo=UTC), ist(2026, 11, 9, 6, 0, 0)),
         (datetime(2026, 11, 9, 20, 0, tzinfo=ZoneInfo("America/New_York")), ist(2026, 11, 10, 6, 0, 0)),
     ],
 )
@@ -282,8 +282,8 @@ def test_kite_token_expiry_before(now: datetime, expected: datetime) -> None:
         # Written just before 06:00 this morning: already dead at 06:00.
         (ist(2026, 11, 10, 5, 59, 59), ist(2026, 11, 10, 6, 0, 1), True),
         # UTC mtimes (file system) against an IST clock: 00:29 UTC = 05:59 IST.
-        (datetime(2026, 11, 10, 0, 29, tzinfo=timezone.utc), ist(2026, 11, 10, 9, 0), True),
-        (datetime(2026, 11, 10, 0, 31, tzinfo=timezone.utc), ist(2026, 11, 10, 9, 0), False),
+        (datetime(2026, 11, 10, 0, 29, tzinfo=UTC), ist(2026, 11, 10, 9, 0), True),
+        (datetime(2026, 11, 10, 0, 31, tzinfo=UTC), ist(2026, 11, 10, 9, 0), False),
         # Written last week.
         (ist(2026, 11, 3, 9, 0), ist(2026, 11, 10, 9, 0), True),
     ],
@@ -303,7 +303,7 @@ def test_token_file_written_at_is_the_file_mtime(tmp_path: Path) -> None:
     tokens = tmp_path / "kite.env"
     assert token_file_written_at(tokens) is None
     tokens.write_text(f"ACCESS_TOKEN={ACCESS_TOKEN}\n")
-    written = datetime(2026, 11, 10, 0, 29, tzinfo=timezone.utc)  # 05:59 IST
+    written = datetime(2026, 11, 10, 0, 29, tzinfo=UTC)  # 05:59 IST
     os.utime(tokens, (written.timestamp(), written.timestamp()))
     assert token_file_written_at(tokens) == written
     assert token_is_stale(token_file_written_at(tokens), ist(2026, 11, 10, 9, 15)) is True
@@ -329,7 +329,7 @@ def test_probe_server_time_comes_from_the_date_header(kite: FakeKiteServer) -> N
     result = probe_kite(API_KEY, ACCESS_TOKEN, root=kite.root, timeout=TIMEOUT)
     assert result.status == "ok"
     assert result.server_time is not None and result.server_time.tzinfo is not None
-    skew = (result.server_time - datetime.now(timezone.utc)).total_seconds()
+    skew = (result.server_time - datetime.now(UTC)).total_seconds()
     assert 3600 - 3 < skew < 3600 + 3
     # The Date header came from the profile reply itself: one request, not two.
     assert kite.paths() == ["/user/profile"]

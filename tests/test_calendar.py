@@ -4,13 +4,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.errors import ConfigError, UsageError
 from session.calendar import (
     EXCHANGE_HOLIDAY,
     MarketCalendar,
@@ -21,11 +22,10 @@ from session.calendar import (
     load_overlay,
     overlay_path,
 )
-from session.errors import ConfigError, UsageError
 
 NY = ZoneInfo("America/New_York")
 IST = ZoneInfo("Asia/Kolkata")
-UTC = timezone.utc
+UTC = UTC
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from core.durations import format_duration, parse_duration, parse_time_of_day
+from core.errors import ConfigError, UsageError
+from core.redact import GLOBAL_REDACTOR
 from session.config import ConfigManager, load_config, masked_data, parse_size
-from session.durations import format_duration, parse_duration, parse_time_of_day
-from session.errors import ConfigError, UsageError
 from session.modes import resolve_mode
-from session.redact import GLOBAL_REDACTOR
 from tests.conftest import REPO, assert_no_secrets, run_tradeday, write_config
 
 FIXTURES = REPO / "tests" / "fixtures"

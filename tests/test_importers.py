@@ -1,7 +1,7 @@
 """Broker exports into journal fills, on realistic export files."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -138,5 +138,5 @@ def test_kite_api_trades_with_parsed_and_raw_timestamps():
     assert compute_day(fills, currency="INR").exact.realized_pnl == D("275.00")
     with pytest.raises(JournalError, match=r"kite trades\[0\] transaction_type: 'HOLD' must be BUY or SELL"):
         kite_trades_to_journal([trades[0] | {"transaction_type": "HOLD"}])
-    aware = trades[1] | {"fill_timestamp": datetime(2026, 11, 20, 7, 31, 59, tzinfo=timezone.utc)}
+    aware = trades[1] | {"fill_timestamp": datetime(2026, 11, 20, 7, 31, 59, tzinfo=UTC)}
     assert kite_trades_to_journal([aware])[0].time == datetime(2026, 11, 20, 13, 1, 59, tzinfo=IST)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.errors import EodError
+from core.exitcodes import ExitCode
 from reports.journal import Fill, FillTable, JournalError, read_journal, write_journal
 from reports.pnl import compute_day
-from session.errors import EodError
-from session.exitcodes import ExitCode
 
 FIXTURES = Path(__file__).parent / "fixtures" / "journals"
 IST = timezone(timedelta(hours=5, minutes=30))
@@ -128,7 +128,7 @@ def test_lenient_where_meaning_is_clear(tmp_path):
     path.write_text(path.read_text().rsplit("\n", 2)[0] + "\n")
     fills = read_journal(path).fills.to_fills()
     assert [(f.side, f.quantity, f.price) for f in fills] == [("BUY", D(2), D("10.5")), ("SELL", D(2), D(10))]
-    assert fills[1].time == datetime(2026, 11, 20, 3, 50, tzinfo=timezone.utc)
+    assert fills[1].time == datetime(2026, 11, 20, 3, 50, tzinfo=UTC)
     assert compute_day(fills, currency="INR").exact.realized_pnl == D(-1)
 
 

@@ -7,14 +7,14 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psutil
 import pytest
 
-from session.errors import LockHeldError
-from session.exitcodes import ExitCode
+from core.errors import LockHeldError
+from core.exitcodes import ExitCode
 from session.lock import acquire_day_lock, lock_holder, lock_path
 from session.waiting import sleep_until
 
@@ -94,7 +94,7 @@ def test_a_child_of_the_holder_does_not_keep_the_lock(tmp_path: Path) -> None:
 
 def test_sleep_until_reaches_the_deadline() -> None:
     began = time.monotonic()
-    assert sleep_until(datetime.now(timezone.utc) + timedelta(seconds=0.3), threading.Event(), step=0.05)
+    assert sleep_until(datetime.now(UTC) + timedelta(seconds=0.3), threading.Event(), step=0.05)
     assert 0.25 <= time.monotonic() - began < 1.0
 
 
@@ -102,17 +102,17 @@ def test_sleep_until_is_interrupted_by_the_stop_event() -> None:
     stop = threading.Event()
     threading.Timer(0.2, stop.set).start()
     began = time.monotonic()
-    assert sleep_until(datetime.now(timezone.utc) + timedelta(hours=1), stop, step=5.0) is False
+    assert sleep_until(datetime.now(UTC) + timedelta(hours=1), stop, step=5.0) is False
     assert time.monotonic() - began < 1.0
 
 
 def test_sleep_until_follows_a_wall_clock_step() -> None:
     """An NTP step (or a resume from suspend) moves the wall clock: the next step notices."""
-    real_start = datetime.now(timezone.utc)
+    real_start = datetime.now(UTC)
     jump = timedelta(hours=2)
 
     def clock() -> datetime:  # the wall clock jumps 2 h forward after 0.2 s
-        elapsed = datetime.now(timezone.utc) - real_start
+        elapsed = datetime.now(UTC) - real_start
         return real_start + elapsed + (jump if elapsed > timedelta(seconds=0.2) else timedelta(0))
 
     began = time.monotonic()
@@ -124,7 +124,7 @@ def test_sleep_until_validates() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         sleep_until(datetime.now() + timedelta(seconds=1), threading.Event())
     with pytest.raises(ValueError, match="step"):
-        sleep_until(datetime.now(timezone.utc), threading.Event(), step=0)
+        sleep_until(datetime.now(UTC), threading.Event(), step=0)
     stop = threading.Event()
     stop.set()
-    assert sleep_until(datetime.now(timezone.utc) - timedelta(seconds=1), stop) is False
+    assert sleep_until(datetime.now(UTC) - timedelta(seconds=1), stop) is False

@@ -9,7 +9,7 @@ import html
 import json
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -51,7 +51,7 @@ def _msg(**kw) -> NotificationMessage:
         level=AlertLevel.CRITICAL,
         metadata={"engine": "momentum", "restarts": 5, "pnl": -1234.5},
         event="engine_fatal",
-        timestamp=datetime(2026, 3, 2, 10, 15, 0, tzinfo=timezone.utc),
+        timestamp=datetime(2026, 3, 2, 10, 15, 0, tzinfo=UTC),
     )
     base.update(kw)
     return NotificationMessage(**base)
@@ -70,7 +70,7 @@ def test_slack_incoming_webhook_payload(server: HttpRecorder) -> None:
     assert att["fallback"]
     assert {"title": "restarts", "value": "5", "short": True} in att["fields"]
     assert {"title": "pnl", "value": "-1234.5", "short": True} in att["fields"]
-    assert att["ts"] == int(datetime(2026, 3, 2, 10, 15, tzinfo=timezone.utc).timestamp())
+    assert att["ts"] == int(datetime(2026, 3, 2, 10, 15, tzinfo=UTC).timestamp())
 
 
 def test_slack_colours_differ_by_level(server: HttpRecorder) -> None:
@@ -91,7 +91,7 @@ def test_discord_embed_payload(server: HttpRecorder) -> None:
     assert embed["title"] == "engine momentum gave up"
     assert embed["description"] == "exit code 3 after 5 restarts"
     assert isinstance(embed["color"], int) and 0 <= embed["color"] <= 0xFFFFFF
-    assert datetime.fromisoformat(embed["timestamp"]) == datetime(2026, 3, 2, 10, 15, tzinfo=timezone.utc)
+    assert datetime.fromisoformat(embed["timestamp"]) == datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
     assert {"name": "restarts", "value": "5", "inline": True} in embed["fields"]
 
 
@@ -164,7 +164,7 @@ def test_webhook_schema_and_hmac_signature_verify_independently(server: HttpReco
     assert body["event"] == "engine_fatal" and body["level"] == "critical"
     assert body["late"] is True and body["repeated"] == 2
     assert body["fields"] == {"engine": "momentum", "restarts": 5, "pnl": -1234.5}  # JSON types kept
-    assert datetime.fromisoformat(body["time"]) == datetime(2026, 3, 2, 10, 15, tzinfo=timezone.utc)
+    assert datetime.fromisoformat(body["time"]) == datetime(2026, 3, 2, 10, 15, tzinfo=UTC)
     assert "repeated 2 times" in body["message"] and body["title"].endswith("(late)")
 
 

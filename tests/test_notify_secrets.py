@@ -158,7 +158,7 @@ def test_one_channel_tested_alone_masks_every_channels_secrets(tmp_path: Path) -
     """`notify test --channel slack`: the Slack server echoes the Telegram token. Only the
     Slack channel is ever built, so the token is masked only if send_test registered every
     secret of the config before sending."""
-    from session.redact import GLOBAL_REDACTOR
+    from core.redact import GLOBAL_REDACTOR
 
     saved = set(GLOBAL_REDACTOR._secrets)
     GLOBAL_REDACTOR._secrets.clear()

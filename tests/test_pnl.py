@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import deque
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal as D
 from fractions import Fraction
 
@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.errors import EodError
 from reports.journal import Fill, read_journal, write_journal
 from reports.pnl import (
     CarriedLot,
@@ -20,7 +21,6 @@ from reports.pnl import (
     opening_positions_from_report,
     reconcile,
 )
-from session.errors import EodError
 
 IST = timezone(timedelta(hours=5, minutes=30))
 DAY = datetime(2026, 11, 20, 9, 15, tzinfo=IST)
@@ -366,5 +366,5 @@ def test_times_print_in_the_display_time_zone():
     r = compute_day(fills, currency="USD", tz=ny)
     assert (r.trades[0]["entry_time"], r.trades[0]["exit_time"]) == (
         "2026-11-20T09:30:00.000000-05:00", "2026-11-20T15:59:59.500000-05:00")
-    utc = compute_day(fills, currency="USD", tz=timezone.utc)
+    utc = compute_day(fills, currency="USD", tz=UTC)
     assert utc.trades[0]["entry_time"] == "2026-11-20T14:30:00.000000+00:00"

@@ -118,9 +118,9 @@ def test_weekly_and_monthly_summaries(tmp_path: Path, cli_home: Path) -> None:
 
 
 def test_fills_import_zerodha_refuses_to_overwrite_and_force_keeps_a_backup(tmp_path: Path, cli_home: Path) -> None:
+    from core.errors import UsageError
     from session.config import load_config
     from session.eod import import_fills_file, load_calendar
-    from session.errors import UsageError
 
     cfg_path = config(tmp_path)
     zerodha = IMPORTS / "zerodha_tradebook_2026-11-20.csv"

@@ -307,7 +307,7 @@ def test_dry_run_prints_the_precheck_report(tmp_path: Path, cli_home: Path) -> N
     assert data["ok"] is True and {c["check"] for c in data["checks"]} >= {"calendar", "engines", "lock"}
     assert not (tmp_path / "artifacts" / "journal" / f"{market_today()}.csv").exists()
     broken = write_config(tmp_path, config_text(
-        f'  - {{name: x, command: ["no-such-engine-binary"]}}'), name="broken.yaml")
+        '  - {name: x, command: ["no-such-engine-binary"]}'), name="broken.yaml")
     r = run_tradeday(["run", "-c", str(broken), "--start-now", "--duration", "1s"], cwd=cli_home)
     assert r.returncode == 1 and "engines.E001" in r.stderr and "engines not started" in r.stderr
 

@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from session.streaming import (
@@ -57,7 +57,7 @@ def run_engine(tmp: Path, argv: list[str], console: io.BytesIO | None = None) ->
     )
     sup = Supervisor([spec], console=console if console is not None else io.BytesIO())
     sup.start()
-    assert sup.run_until(datetime.now(timezone.utc) + timedelta(seconds=20), threading.Event()) == "all_finished"
+    assert sup.run_until(datetime.now(UTC) + timedelta(seconds=20), threading.Event()) == "all_finished"
     sup.stop_all()
     assert sup.snapshot()[0].exit_code == 0
     return spec.log_file
@@ -133,7 +133,7 @@ def _pump(chunks: list[bytes], **reader_kwargs) -> tuple[list[bytes], bytes, Out
     read_fd, write_fd = os.pipe()
     log_path = tmp / f"reader-{os.getpid()}-{threading.get_ident()}.log"
     log_path.unlink(missing_ok=True)
-    log = EngineLog(log_path, TimestampFormatter(timezone.utc))
+    log = EngineLog(log_path, TimestampFormatter(UTC))
     console_buffer = io.BytesIO()
     counters = OutputCounters()
     reader = PipeReader(read_fd, engine="e", log=log, console=ConsoleWriter(console_buffer), counters=counters, **reader_kwargs)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from session.errors import ConfigError
+from core.errors import ConfigError
 
 _ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*(.*)$")
 _EXPORT = re.compile(r"^export[ \t]+")

@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from session.brokers import run_with_deadline
@@ -157,8 +157,8 @@ async def _probe(host: str, port: int, client_id: int, timeout: float, called: f
         remaining = max(budget - (time.monotonic() - started), 0.2)
         try:
             tws_time = await asyncio.wait_for(ib.reqCurrentTimeAsync(), remaining)
-            server_time = tws_time.astimezone(timezone.utc)
-        except (asyncio.TimeoutError, ValueError, OSError, ConnectionError):
+            server_time = tws_time.astimezone(UTC)
+        except (TimeoutError, ValueError, OSError, ConnectionError):
             server_time = None  # connected fine; skew is then unknown, not a failure
         version = ib.client.serverVersion()
         shown = ", ".join(accounts) if accounts else "none"

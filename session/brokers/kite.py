@@ -18,16 +18,16 @@ import stat
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from core.errors import EodError
+from core.redact import GLOBAL_REDACTOR, Redactor
 from session.brokers import run_with_deadline
 from session.brokers.envfile import read_env_file
-from session.errors import EodError
-from session.redact import GLOBAL_REDACTOR, Redactor
 
 DEFAULT_ROOT = "https://api.kite.trade"
 IST = ZoneInfo("Asia/Kolkata")
@@ -133,7 +133,7 @@ def token_file_written_at(tokens_file: Path) -> datetime | None:
         mtime = Path(tokens_file).stat().st_mtime
     except OSError:
         return None
-    return datetime.fromtimestamp(mtime, tz=timezone.utc)
+    return datetime.fromtimestamp(mtime, tz=UTC)
 
 
 def file_permission_problem(path: Path) -> str | None:
@@ -426,8 +426,8 @@ def _parse_http_date(value: str | None) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     if parsed.tzinfo is None:  # "-0000" means UTC with unknown local zone
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def _host_of(root: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from session.checks.registry import CheckContext, CheckResult, error, info, register, warning
@@ -119,8 +119,8 @@ def _kite_credentials(ctx: CheckContext):  # type: ignore[no-untyped-def]
 def check_secrets(ctx: CheckContext) -> list[CheckResult]:
     if not ctx.config.broker.uses("kite"):
         return [info("secrets.I002", f"no secrets files needed for broker kind '{ctx.config.broker.kind}'")]
+    from core.errors import ConfigError
     from session.brokers.kite import file_permission_problem
-    from session.errors import ConfigError
 
     try:
         creds = _kite_credentials(ctx)
@@ -192,7 +192,7 @@ def check_kite(ctx: CheckContext) -> list[CheckResult]:
     result = probe_kite(creds.api_key, creds.access_token, root=kite.api_root, timeout=kite.timeout)
     if result.server_time is not None:
         ctx.set_fact("kite.server_time", result.server_time)
-        ctx.set_fact("kite.observed_at", datetime.now(timezone.utc))
+        ctx.set_fact("kite.observed_at", datetime.now(UTC))
     if result.status == "ok":
         who = result.user_id or "unknown user"
         return [info("kite.I001", f"Kite login valid for {who} ({result.latency_ms:.0f} ms)")]
@@ -216,7 +216,7 @@ def check_ibkr(ctx: CheckContext) -> list[CheckResult]:
     result = probe_ibkr(ib.host, ib.port, ib.probe_client_id, timeout=ib.timeout)
     if result.server_time is not None:
         ctx.set_fact("ibkr.server_time", result.server_time)
-        ctx.set_fact("ibkr.observed_at", datetime.now(timezone.utc))
+        ctx.set_fact("ibkr.observed_at", datetime.now(UTC))
     hints = {
         "refused": "start TWS or IB Gateway and enable the API (Configure > API > Settings)",
         "timeout": "check 'Enable ActiveX and Socket Clients', trusted IPs, and that the gateway finished logging in",

@@ -67,8 +67,8 @@ class CheckContext:
     which do not need it, should not wait for that.
     """
 
-    def __init__(self, config: "TradedayConfig", mode: str, now: datetime, environ: dict[str, str],
-                 calendar_factory: Callable[[], "MarketCalendar"], *, start_now: bool = False,
+    def __init__(self, config: TradedayConfig, mode: str, now: datetime, environ: dict[str, str],
+                 calendar_factory: Callable[[], MarketCalendar], *, start_now: bool = False,
                  notify_test: bool = False, own_lock: bool = False) -> None:
         self.config = config
         self.mode = mode
@@ -79,19 +79,19 @@ class CheckContext:
         self.own_lock = own_lock  # the caller (run) holds today's lock itself
         self.facts: dict[str, Any] = {}
         self._calendar_factory = calendar_factory
-        self._calendar: "MarketCalendar | None" = None
-        self._today: "SessionDay | None" = None
+        self._calendar: MarketCalendar | None = None
+        self._today: SessionDay | None = None
         self._lock = threading.Lock()
 
     @property
-    def calendar(self) -> "MarketCalendar":
+    def calendar(self) -> MarketCalendar:
         with self._lock:
             if self._calendar is None:
                 self._calendar = self._calendar_factory()
             return self._calendar
 
     @property
-    def today(self) -> "SessionDay":
+    def today(self) -> SessionDay:
         cal = self.calendar
         with self._lock:
             if self._today is None:
@@ -165,7 +165,7 @@ def _timeout_for(spec: CheckSpec, ctx: CheckContext) -> float:
 def run_checks(ctx: CheckContext, *, only: Iterable[str] = (), skip: Iterable[str] = (),
                strict: bool = False) -> PrecheckReport:
     """Run the selected checks concurrently and collect their results in registry order."""
-    from session.errors import UsageError
+    from core.errors import UsageError
 
     only, skip = list(only), list(skip)
     unknown = [n for n in [*only, *skip] if n not in REGISTRY]
@@ -187,7 +187,7 @@ def run_checks(ctx: CheckContext, *, only: Iterable[str] = (), skip: Iterable[st
         try:
             results = list(spec.func(ctx))
         except Exception as exc:  # a check must never take the precheck down
-            from session.redact import GLOBAL_REDACTOR
+            from core.redact import GLOBAL_REDACTOR
 
             results = [error(f"{spec.name}.E999", GLOBAL_REDACTOR(f"check crashed: {exc.__class__.__name__}: {exc}"),
                              "this is a bug in the check; please report it")]

@@ -13,10 +13,11 @@ import re
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
+from core.redact import GLOBAL_REDACTOR, mask_url
 from session.notify import format as fmt
 from session.notify.config import (
     ChannelConfig,
@@ -28,7 +29,6 @@ from session.notify.config import (
     channel_secret_values,
 )
 from session.notify.message import NotificationMessage
-from session.redact import GLOBAL_REDACTOR, mask_url
 
 if TYPE_CHECKING:  # pragma: no cover
     import requests
@@ -58,7 +58,7 @@ class Attempt:
     status: int | None = None
 
 
-def _parse_retry_after(response: "requests.Response") -> float | None:
+def _parse_retry_after(response: requests.Response) -> float | None:
     header = response.headers.get("Retry-After")
     if header:
         try:
@@ -66,7 +66,7 @@ def _parse_retry_after(response: "requests.Response") -> float | None:
         except ValueError:
             try:
                 when = parsedate_to_datetime(header)
-                return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+                return max(0.0, (when - datetime.now(UTC)).total_seconds())
             except (TypeError, ValueError):
                 pass
     try:
@@ -160,7 +160,7 @@ def _guard_urllib3_logs() -> None:
 class HttpTransport(Transport):
     def __init__(self, config: ChannelConfig) -> None:
         super().__init__(config)
-        self._session: "requests.Session | None" = None
+        self._session: requests.Session | None = None
         _guard_urllib3_logs()
 
     @abstractmethod

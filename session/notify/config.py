@@ -8,14 +8,13 @@ trading day from starting.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from session.durations import parse_duration
+from core.durations import parse_duration
 from session.notify.levels import KNOWN_EVENTS, AlertLevel
-
 
 
 def _duration(value: Any) -> float:
@@ -63,7 +62,7 @@ class _ChannelBase(BaseModel):
         return _check_event_names(value)
 
     @model_validator(mode="after")
-    def _default_name(self) -> "_ChannelBase":
+    def _default_name(self) -> _ChannelBase:
         if not self.name:
             self.name = self.type  # type: ignore[attr-defined]
         return self
@@ -138,7 +137,7 @@ class WebhookChannel(_ChannelBase):
 
 
 ChannelConfig = Annotated[
-    Union[SlackChannel, DiscordChannel, TelegramChannel, EmailChannel, WebhookChannel],
+    SlackChannel | DiscordChannel | TelegramChannel | EmailChannel | WebhookChannel,
     Field(discriminator="type"),
 ]
 
@@ -253,7 +252,7 @@ class NotificationsConfig(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _unique_names(self) -> "NotificationsConfig":
+    def _unique_names(self) -> NotificationsConfig:
         seen: set[str] = set()
         for channel in self.channels:
             if channel.label in seen:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from session.errors import UsageError
+from core.errors import UsageError
 from session.notify.config import (
     ChannelConfig,
     DiscordChannel,
@@ -134,8 +134,8 @@ def send_test(config: NotificationsConfig, channel: str | None = None, level: Al
     # Every secret of every channel is registered before any is used: the channels run in
     # parallel, and one channel's error text may echo another's secret (a shared relay, a
     # server that reflects the request).
+    from core.redact import GLOBAL_REDACTOR
     from session.notify.config import secret_values
-    from session.redact import GLOBAL_REDACTOR
 
     for secret in secret_values(config):
         GLOBAL_REDACTOR.add(secret)

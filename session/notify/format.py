@@ -15,9 +15,9 @@ from email.message import EmailMessage
 from hashlib import sha256
 from typing import Any
 
+from core.redact import GLOBAL_REDACTOR
 from session.notify.levels import AlertLevel
 from session.notify.message import NotificationMessage
-from session.redact import GLOBAL_REDACTOR
 
 ELLIPSIS = "…"
 SOURCE = "tradeday"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from core.redact import GLOBAL_REDACTOR, mask_url
 from session.notify.channels import Transport, make_transport, scrub
 from session.notify.config import ChannelConfig, NotificationsConfig, secret_values
 from session.notify.delivery import deliver
@@ -27,7 +28,6 @@ from session.notify.diagnostics import check_channel_config
 from session.notify.levels import EVENTS_OFF_BY_DEFAULT, LEVELS_ASCENDING, AlertLevel, default_level
 from session.notify.message import NotificationMessage
 from session.notify.outbox import Outbox, make_entry, new_entry_id
-from session.redact import GLOBAL_REDACTOR, mask_url
 
 log = logging.getLogger("tradeday.notify")
 
@@ -90,7 +90,7 @@ class _RateLimiter:
 class _ChannelWorker:
     """The queue and sender thread of one channel."""
 
-    def __init__(self, hub: "NotificationHub", config: ChannelConfig, transport: Transport) -> None:
+    def __init__(self, hub: NotificationHub, config: ChannelConfig, transport: Transport) -> None:
         self.hub = hub
         self.config = config
         self.transport = transport
@@ -599,7 +599,7 @@ class NotificationHub:
         except Exception as exc:  # at exit, log rather than raise
             log.error("closing notifications at exit failed: %s", scrub(str(exc)))
 
-    def __enter__(self) -> "NotificationHub":
+    def __enter__(self) -> NotificationHub:
         return self
 
     def __exit__(self, *exc: object) -> None:

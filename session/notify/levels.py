@@ -20,7 +20,7 @@ class AlertLevel(Enum):
         return _RANK[self]
 
     @classmethod
-    def parse(cls, value: object) -> "AlertLevel":
+    def parse(cls, value: object) -> AlertLevel:
         """Accept an AlertLevel or its name in any case (``"Warning"``, ``"CRITICAL"``)."""
         if value.__class__ is AlertLevel:
             return value  # type: ignore[return-value]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from session.notify.levels import MESSAGE, AlertLevel
@@ -37,7 +37,7 @@ class NotificationMessage:
     def __post_init__(self) -> None:
         if self.level.__class__ is not AlertLevel:
             self.level = AlertLevel.parse(self.level)
-        self.timestamp = _aware(self.timestamp) if self.timestamp is not None else datetime.now(timezone.utc)
+        self.timestamp = _aware(self.timestamp) if self.timestamp is not None else datetime.now(UTC)
         if self.metadata is None:
             self.metadata = {}
         self.title = str(self.title)
@@ -70,7 +70,7 @@ class NotificationMessage:
         return record
 
     @classmethod
-    def from_record(cls, record: dict[str, Any]) -> "NotificationMessage":
+    def from_record(cls, record: dict[str, Any]) -> NotificationMessage:
         ts = record.get("timestamp")
         return cls(
             title=str(record.get("title", "")),

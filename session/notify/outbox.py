@@ -12,13 +12,13 @@ import logging
 import os
 import uuid
 from collections.abc import Collection, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from session.fsutil import atomic_write_text
+from core.fsutil import atomic_write_text
+from core.redact import GLOBAL_REDACTOR
 from session.notify.message import NotificationMessage
-from session.redact import GLOBAL_REDACTOR
 
 log = logging.getLogger("tradeday.notify")
 
@@ -54,7 +54,7 @@ def make_entry(
         "id": entry_id,
         "channel": channel,
         "type": channel_type,
-        "queued_at": datetime.now(timezone.utc).isoformat(),
+        "queued_at": datetime.now(UTC).isoformat(),
         "attempts": attempts,
         "error": error,
         "permanent": permanent,

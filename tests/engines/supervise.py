@@ -13,7 +13,7 @@ import json
 import resource
 import sys
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -54,7 +54,7 @@ def main() -> int:
     pids = {s.name: s.pid for s in supervisor.snapshot()}
     print("ready " + json.dumps(pids), flush=True)
     deadline_s = options.get("deadline_s")
-    deadline = datetime.now(timezone.utc) + timedelta(seconds=deadline_s) if deadline_s is not None else None
+    deadline = datetime.now(UTC) + timedelta(seconds=deadline_s) if deadline_s is not None else None
     reason = supervisor.run_until(deadline, stop_requested)
     supervisor.stop_all(kill_now=kill_now)
     signals()

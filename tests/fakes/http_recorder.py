@@ -34,30 +34,30 @@ class Reply:
     close: bool = False  # drop the connection without answering
 
     @classmethod
-    def ok(cls, body: bytes | str = b"ok", status: int = 200) -> "Reply":
+    def ok(cls, body: bytes | str = b"ok", status: int = 200) -> Reply:
         return cls(status=status, body=body.encode() if isinstance(body, str) else body)
 
     @classmethod
-    def json(cls, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> "Reply":
+    def json(cls, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
         hdrs = {"Content-Type": "application/json"}
         hdrs.update(headers or {})
         return cls(status=status, body=json.dumps(obj).encode(), headers=hdrs)
 
     @classmethod
-    def error(cls, status: int = 500, body: bytes | str = b"error") -> "Reply":
+    def error(cls, status: int = 500, body: bytes | str = b"error") -> Reply:
         return cls(status=status, body=body.encode() if isinstance(body, str) else body)
 
     @classmethod
-    def too_many(cls, retry_after: float | str | None = 1, body: bytes | str = b"rate limited") -> "Reply":
+    def too_many(cls, retry_after: float | str | None = 1, body: bytes | str = b"rate limited") -> Reply:
         headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
         return cls(status=429, body=body.encode() if isinstance(body, str) else body, headers=headers)
 
     @classmethod
-    def hanging(cls, seconds: float = 30.0) -> "Reply":
+    def hanging(cls, seconds: float = 30.0) -> Reply:
         return cls(hang=seconds)
 
     @classmethod
-    def closed(cls) -> "Reply":
+    def closed(cls) -> Reply:
         return cls(close=True)
 
 
@@ -87,7 +87,7 @@ class HttpRecorder:
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------ scripting
-    def enqueue(self, *replies: Reply) -> "HttpRecorder":
+    def enqueue(self, *replies: Reply) -> HttpRecorder:
         with self._cond:
             self._script.extend(replies)
         return self
@@ -122,7 +122,7 @@ class HttpRecorder:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "HttpRecorder":
+    def start(self) -> HttpRecorder:
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -179,7 +179,7 @@ class HttpRecorder:
         if self._thread is not None:
             self._thread.join(2)
 
-    def __enter__(self) -> "HttpRecorder":
+    def __enter__(self) -> HttpRecorder:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -196,7 +196,7 @@ def http_recorder() -> Iterator[HttpRecorder]:
 def isolated_redactor() -> Iterator[None]:
     """Forget the secrets a test registered with GLOBAL_REDACTOR (webhook URLs and their
     paths, such as this server's ``/hook``), so later tests' output is not masked."""
-    from session.redact import GLOBAL_REDACTOR
+    from core.redact import GLOBAL_REDACTOR
 
     saved = set(GLOBAL_REDACTOR._secrets)
     yield

@@ -5,7 +5,7 @@ else is a bug and keeps its traceback (with locals hidden).
 """
 from __future__ import annotations
 
-from session.exitcodes import ExitCode
+from core.exitcodes import ExitCode
 
 
 class TradedayError(Exception):

@@ -12,5 +12,6 @@ class ExitCode(IntEnum):
     ENGINE_FAILED = 4
     EOD_FAILED = 5
     LOCKED = 6
+    INTERNAL_ERROR = 70  # a bug in tradeday, never a user or environment mistake
     SIGINT = 130
     SIGTERM = 143

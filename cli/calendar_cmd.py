@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import ConfigOpt, JsonOpt, print_json, print_table
+from cli.common import ConfigOpt, JsonOpt, parse_date, print_json, print_table
 from core.errors import UsageError
 
 DateOpt = Annotated[str | None, typer.Option("--date", help="A date YYYY-MM-DD (default: today, market time)")]
@@ -14,13 +14,6 @@ FromOpt = Annotated[str | None, typer.Option("--from", help="First date of a ran
 ToOpt = Annotated[str | None, typer.Option("--to", help="Last date of a range (YYYY-MM-DD)")]
 
 MAX_RANGE_DAYS = 3700  # ten years: enough for any real question, bounded for memory
-
-
-def parse_date(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{option} '{text}' is not a date; write it as YYYY-MM-DD") from None
 
 
 def calendar(

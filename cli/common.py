@@ -3,6 +3,8 @@ modules (pydantic models, pandas) load inside the commands that need them."""
 from __future__ import annotations
 
 import enum
+import re
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -45,3 +47,22 @@ def load(config_path: Path | None, *, record: bool = True) -> TradedayConfig:
     for warning in config.warnings:
         err(f"warning: {warning}")
     return config
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_date(value: str, option: str) -> date:
+    """The one date parser of the command line: ``YYYY-MM-DD`` only, or UsageError (exit 2).
+
+    ``date.fromisoformat`` alone would also take ``2026-W47-1`` and ``20261101``.
+    """
+    from core.errors import UsageError
+
+    text = value.strip()
+    try:
+        if not _ISO_DAY.fullmatch(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{option}: {value!r} is not a date; write it YYYY-MM-DD") from None

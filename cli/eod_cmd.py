@@ -6,17 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.common import ConfigOpt, JsonOpt, LogLevel, LogLevelOpt, ModeOpt
-
-
-def parse_day(value: str, option: str) -> date:
-    """``YYYY-MM-DD`` or UsageError (exit 2) naming the option."""
-    from core.errors import UsageError
-
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise UsageError(f"{option}: {value!r} is not a date; write it YYYY-MM-DD") from None
+from cli.common import ConfigOpt, JsonOpt, LogLevel, LogLevelOpt, ModeOpt, parse_date
 
 
 def step_line(step: dict[str, Any]) -> str:
@@ -59,7 +49,7 @@ def eod(
     from session.modes import resolve_mode
 
     setup_logging(log_level)
-    asked = parse_day(day, "--date") if day else None
+    asked = parse_date(day, "--date") if day else None
     cfg = load(config)
     effective = resolve_mode(cfg.mode, mode.value if mode else None, require_confirmation=False,
                              config_label=str(cfg.path))

@@ -78,7 +78,8 @@ def report(
 ) -> None:
     """Regenerate daily reports (a date or a range), weekly/monthly summaries, import broker exports. Exit 0, 5 bad input or a failed step, 2 usage, 3 config invalid."""
     from cli.common import err, load, out, print_json, setup_logging
-    from cli.eod_cmd import parse_day, result_json, step_line
+    from cli.common import parse_date
+    from cli.eod_cmd import result_json, step_line
     from core.errors import TradedayError, UsageError
     from core.exitcodes import ExitCode
     from session.eod import (
@@ -91,9 +92,9 @@ def report(
     )
 
     setup_logging(log_level)
-    day = parse_day(day_arg, "DATE") if day_arg else None
-    start = parse_day(date_from, "--from") if date_from else None
-    end = parse_day(date_to, "--to") if date_to else None
+    day = parse_date(day_arg, "DATE") if day_arg else None
+    start = parse_date(date_from, "--from") if date_from else None
+    end = parse_date(date_to, "--to") if date_to else None
     if day is not None and (start or end):
         raise UsageError("give a DATE or --from/--to, not both")
     if end is not None and start is None:

@@ -1,7 +1,7 @@
 """Show the exchange calendar: sessions, holidays, early closes, special sessions."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 import typer

@@ -77,8 +77,7 @@ def report(
     log_level: LogLevelOpt = LogLevel.WARNING,
 ) -> None:
     """Regenerate daily reports (a date or a range), weekly/monthly summaries, import broker exports. Exit 0, 5 bad input or a failed step, 2 usage, 3 config invalid."""
-    from cli.common import err, load, out, print_json, setup_logging
-    from cli.common import parse_date
+    from cli.common import err, load, out, parse_date, print_json, setup_logging
     from cli.eod_cmd import result_json, step_line
     from core.errors import TradedayError, UsageError
     from core.exitcodes import ExitCode

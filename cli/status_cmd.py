@@ -16,8 +16,7 @@ def status(
     """Show the state of today's (or a given day's) run, and whether its orchestrator is still alive."""
     from datetime import datetime
 
-    from cli.common import parse_date
-    from cli.common import load
+    from cli.common import load, parse_date
     from session.calendar import MarketCalendar
     from session.state import orchestrator_alive, read_state, state_path
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -66,3 +67,13 @@ def parse_date(value: str, option: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise UsageError(f"{option}: {value!r} is not a date; write it YYYY-MM-DD") from None
+
+
+def step_line(step: Mapping[str, Any]) -> str:
+    """``analytics  ok        1.2s  exit code 0; wrote ...``: one plain line per end-of-day step."""
+    from core.redact import GLOBAL_REDACTOR
+
+    duration = step.get("duration_s")
+    took = f"{duration:.1f}s" if isinstance(duration, (int, float)) else "-"
+    earlier = " (recorded by the run)" if step.get("earlier") else ""
+    return GLOBAL_REDACTOR(f"{step['name']:<10} {step['status']:<8} {took:>7}  {step.get('message') or ''}{earlier}")

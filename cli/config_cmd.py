@@ -67,37 +67,14 @@ def diff(
     config: ConfigOpt = None,
 ) -> None:
     """Show what changed between two config versions (secrets masked)."""
-    import difflib
-
     from cli.common import load
-    from core.redact import GLOBAL_REDACTOR
+    from session.config import masked_diff
     from session.config_history import ConfigHistory
 
     cfg = load(config, record=False)
-    history = ConfigHistory(cfg.config_history_dir)
-    label_a, text_a = history.resolve(a)
-    label_b, text_b = history.resolve(b)
-    lines = list(difflib.unified_diff(_masked_lines(text_a), _masked_lines(text_b), label_a, label_b))
+    lines = masked_diff(ConfigHistory(cfg.config_history_dir), a, b)
     if not lines:
         out("no differences")
         return
     for line in lines:
-        out(GLOBAL_REDACTOR(line.rstrip("\n")))
-
-
-def _masked_lines(text: str) -> list[str]:
-    """Mask values of secret-looking keys line by line, keeping comments and layout."""
-    import re
-
-    from session.config import SECRET_KEY_PATTERN
-
-    secret_line = re.compile(
-        rf"^(\s*-?\s*[\w.-]*(?:{SECRET_KEY_PATTERN.pattern})[\w.-]*\s*:\s*)(\S.*)$", re.IGNORECASE
-    )
-    out_lines = []
-    for line in text.splitlines(keepends=True):
-        m = secret_line.match(line.rstrip("\n"))
-        out_lines.append(f"{m.group(1)}***\n" if m else line)
-    return out_lines
-
-
+        out(line)

@@ -1,35 +1,14 @@
 """The end of day by hand: analytics, backtest, fills, reconciliation, the daily report. Exit 0, 5 a step failed, 3 config invalid."""
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.common import ConfigOpt, JsonOpt, LogLevel, LogLevelOpt, ModeOpt, parse_date
 
-
-def step_line(step: dict[str, Any]) -> str:
-    """``analytics  ok        1.2s  exit code 0; wrote ...``: one plain line per step."""
-    from core.redact import GLOBAL_REDACTOR
-
-    duration = step.get("duration_s")
-    took = f"{duration:.1f}s" if isinstance(duration, (int, float)) else "-"
-    earlier = " (recorded by the run)" if step.get("earlier") else ""
-    return GLOBAL_REDACTOR(f"{step['name']:<10} {step['status']:<8} {took:>7}  {step.get('message') or ''}{earlier}")
-
-
-def result_json(day: date, result: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "date": day.isoformat(),
-        "exit_code": result.exit_code,
-        "report": {kind: str(path) for kind, path in result.report_paths.items()},
-        "steps": [dict(s) for s in result.steps],
-        "summary": result.summary,
-    }
-    if result.error:
-        data["error"] = result.error
-    return data
+if TYPE_CHECKING:
+    from session.eod import EodOutcome, EodStart
 
 
 def eod(
@@ -44,44 +23,36 @@ def eod(
     log_level: LogLevelOpt = LogLevel.WARNING,
 ) -> None:
     """The end of day by hand: analytics, backtest, fills, reconciliation, the daily report. Exit 0, 5 a step failed, 3 config invalid."""
-    from cli.common import err, load, out, print_json, setup_logging
-    from session.eod import EodOptions, load_calendar, resolve_currency, run_eod
-    from session.modes import resolve_mode
+    from cli.common import load, out, setup_logging, step_line
+    from session.eod import EodRequest, run_eod_by_hand
 
     setup_logging(log_level)
     asked = parse_date(day, "--date") if day else None
     cfg = load(config)
-    effective = resolve_mode(cfg.mode, mode.value if mode else None, require_confirmation=False,
-                             config_label=str(cfg.path))
-    # Config problems (calendar, currency) exit 3 here, before any step runs.
-    calendar = load_calendar(cfg)
-    resolve_currency(cfg, calendar)
-    session_date = asked or calendar.today()
-    setup_logging(log_level, cfg.logs_dir / session_date.isoformat() / "tradeday.log")
+    request = EodRequest(day=asked, mode=mode.value if mode else None, analytics=not no_analytics,
+                         backtest=not no_backtest, carry=not no_carry, log_level=log_level.value)
 
-    hub = None
-    if cfg.notifications.enabled:
-        from session.notify import NotificationHub
-
-        hub = NotificationHub(cfg.notifications, cfg.outbox_path)
-        hub.drain_outbox()  # what earlier commands could not deliver goes out now
-    try:
+    def started(start: EodStart) -> None:
         if not json_out:
-            out(f"end of day {session_date} ({effective}, {calendar.name})")
-        options = EodOptions(mode=effective, analytics=not no_analytics, backtest=not no_backtest,
-                             carry=not no_carry, on_step=None if json_out else (lambda s: out(step_line(s))))
-        result = run_eod(cfg, session_date, options, hub=hub)
-    finally:
-        if hub is not None:
-            hub.close(cfg.notifications.flush_timeout)
+            out(f"end of day {start.date} ({start.mode}, {start.calendar})")
+
+    outcome = run_eod_by_hand(cfg, request, on_start=started,
+                              on_step=None if json_out else (lambda s: out(step_line(s))))
+    _print_outcome(outcome, json_out)
+    raise typer.Exit(outcome.exit_code)
+
+
+def _print_outcome(outcome: EodOutcome, json_out: bool) -> None:
+    from cli.common import err, out, print_json
+
+    result = outcome.result
     if json_out:
-        print_json(result_json(session_date, result))
+        print_json(outcome.to_json())
     else:
         for kind, path in result.report_paths.items():
             out(f"report ({kind}): {path}")
     if result.error:
         err(f"tradeday: error: {result.error}")
     elif result.exit_code:
-        failed = ", ".join(s["name"] for s in result.steps if s["status"] in ("failed", "timeout") and not s.get("earlier"))
-        err(f"tradeday: end of day {session_date}: {failed} failed; the report records it")
-    raise typer.Exit(result.exit_code)
+        failed = ", ".join(result.failed_step_names())
+        err(f"tradeday: end of day {outcome.date}: {failed} failed; the report records it")

@@ -5,7 +5,17 @@ import sys
 
 import typer
 
-from cli import calendar_cmd, config_cmd, eod_cmd, notify_cmd, precheck_cmd, report_cmd, run_cmd, status_cmd
+from cli import (
+    calendar_cmd,
+    config_cmd,
+    eod_cmd,
+    notify_cmd,
+    precheck_cmd,
+    report_cmd,
+    run_cmd,
+    schedule_cmd,
+    status_cmd,
+)
 
 app = typer.Typer(
     name="tradeday",
@@ -46,6 +56,7 @@ app.command("run", help=run_cmd.__doc__)(run_cmd.run)
 app.command("status", help=status_cmd.__doc__)(status_cmd.status)
 app.command("eod", help=eod_cmd.__doc__)(eod_cmd.eod)
 app.command("report", help=report_cmd.__doc__)(report_cmd.report)
+app.command("schedule", help=schedule_cmd.__doc__)(schedule_cmd.schedule)
 
 
 

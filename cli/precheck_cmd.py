@@ -9,9 +9,13 @@ from cli.common import ConfigOpt, JsonOpt, LogLevel, LogLevelOpt, ModeOpt
 from session.checks.render import render_report
 
 OnlyOpt = Annotated[list[str] | None, typer.Option("--only", help="Run only these checks (repeat or comma-separate)")]
+TagOpt = Annotated[list[str] | None, typer.Option(
+    "--tag", help="Run only the checks with this tag (repeat or comma-separate): broker, network, session, "
+                  "config, host, engines, notifications. Narrows --only when both are given")]
 SkipOpt = Annotated[list[str] | None, typer.Option("--skip", help="Skip these checks (repeat or comma-separate)")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Warnings fail too")]
 NotifyTestOpt = Annotated[bool, typer.Option("--notify-test", help="Send a test message through every channel")]
+
 
 def split_names(values: list[str] | None) -> list[str]:
     return [n.strip() for v in values or [] for n in v.split(",") if n.strip()]
@@ -21,6 +25,7 @@ def precheck(
     config: ConfigOpt = None,
     mode: ModeOpt = None,
     only: OnlyOpt = None,
+    tag: TagOpt = None,
     skip: SkipOpt = None,
     strict: StrictOpt = False,
     notify_test: NotifyTestOpt = False,
@@ -37,7 +42,7 @@ def precheck(
     cfg = load(config)
     effective = resolve_mode(cfg.mode, mode.value if mode else None, require_confirmation=False,
                              config_label=str(cfg.path))
-    report = run_precheck(cfg, effective, only=split_names(only), skip=split_names(skip), strict=strict,
-                          notify_test=notify_test)
+    report = run_precheck(cfg, effective, only=split_names(only), skip=split_names(skip), tags=split_names(tag),
+                          strict=strict, notify_test=notify_test)
     render_report(report, as_json=json_out)
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.PRECHECK_FAILED)

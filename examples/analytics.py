@@ -152,7 +152,7 @@ def compute(path: Path | None) -> dict[str, Any]:
     symbol_metrics = {}
     for name, sy in sorted(per_symbol.items()):
         prices = [p for _, p in sorted(sy["prices"], key=lambda tp: tp[0])]
-        returns = [math.log(b / a) for a, b in zip(prices, prices[1:]) if a > 0 and b > 0]
+        returns = [math.log(b / a) for a, b in zip(prices, prices[1:], strict=False) if a > 0 and b > 0]
         symbol_metrics[name] = {
             "fills": sy["fills"],
             "vwap": float((sy["notional"] / sy["quantity"]).quantize(Decimal("0.0001"))) if sy["quantity"] else None,

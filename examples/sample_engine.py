@@ -7,6 +7,8 @@ It follows the engine contract of docs/ENGINE.md, so it is also a template:
   TRADEDAY_HEARTBEAT and TRADEDAY_CONFIG (all optional: without them it just prints);
 * from the config it reads its own sections, ``strategy.symbols`` and
   ``risk.max_position`` (only if PyYAML is importable; tradeday's interpreter has it);
+* prints "sample engine NAME starting: ..." only once its SIGTERM/SIGINT handlers are
+  installed, so that line means "ready to be stopped";
 * prints a few log lines per second, flushed line by line;
 * appends every fill to the journal (CSV, header written when the file is new);
 * touches the heartbeat file every tick;
@@ -262,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     parent = os.getppid()
 
+    # The readiness signal: from this line on a stop signal is handled (flatten, journal,
+    # exit 0). Before it, SIGTERM would still kill the engine with its default action.
     say(f"sample engine {engine} starting: mode={mode} restarts={restarts} pid={os.getpid()} symbols={','.join(symbols)}")
     if mode == "live":
         say("note: the sample engine only simulates fills; it never sends an order, even in live mode")

@@ -97,7 +97,7 @@ def read_kite_tradebook(
     for lineno, row in rows:
         if lineno <= header_at or not any(c.strip() for c in row):
             continue
-        rec = dict(zip(header, (c.strip() for c in row)))
+        rec = dict(zip(header, (c.strip() for c in row), strict=False))
         where = f"{name}:{lineno}"
         side = rec.get("trade_type", "").upper()
         if side not in ("BUY", "SELL"):
@@ -215,7 +215,7 @@ def _ibkr_trade_records(rows: list[tuple[int, list[str]]]) -> Iterator[tuple[int
             continue
         if tag == "DATA" and len(row) > 2:
             if header is not None and row[1].strip().upper() in ("TRNT", ""):
-                yield lineno, dict(zip(header, (c.strip() for c in row[2:])))
+                yield lineno, dict(zip(header, (c.strip() for c in row[2:]), strict=False))
             continue
         cols = [c.strip() for c in row]
         if _looks_like_trades(cols):
@@ -229,7 +229,7 @@ def _ibkr_trade_records(rows: list[tuple[int, list[str]]]) -> Iterator[tuple[int
             header = None  # a header of some other section (it has another shape)
             continue
         if header is not None:
-            yield lineno, dict(zip(header, (c.strip() for c in row)))
+            yield lineno, dict(zip(header, (c.strip() for c in row), strict=False))
 
 
 def _looks_like_trades(cols: Sequence[str]) -> bool:

@@ -85,7 +85,7 @@ def build_daily_report(
     elif session is None and kind == "closed":
         notes_out.insert(0, f"The market was closed on {day_text}.")
     flags = [{"kind": "journal", "message": w} for w in journal_warnings] + list(day.flags)
-    rec = reconciliation.to_dict() if hasattr(reconciliation, "to_dict") else (dict(reconciliation) if reconciliation else None)
+    rec = _reconciliation_json(reconciliation)
     return {
         "schema": DAILY_SCHEMA,
         "date": day_text,
@@ -114,6 +114,14 @@ def build_daily_report(
         "notes": notes_out,
         "equity_curve": day.equity_curve,
     }
+
+
+def _reconciliation_json(reconciliation: Reconciliation | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    to_dict = getattr(reconciliation, "to_dict", None)
+    if to_dict is not None:
+        result: dict[str, Any] = to_dict()
+        return result
+    return dict(reconciliation) if isinstance(reconciliation, Mapping) and reconciliation else None
 
 
 def _session(session: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -355,30 +363,47 @@ def build_period_report(daily_docs: Sequence[Mapping[str, Any]], period_label: s
     in Decimal, so the period total is exactly the sum of the days shown.
     """
     docs = sorted(daily_docs, key=lambda d: str(d.get("date")))
-    currencies = {d.get("currency") for d in docs if d.get("currency")}
+    currencies = {d["currency"] for d in docs if d.get("currency")}
     if len(currencies) > 1:
         raise EodError(f"period {period_label} mixes currencies ({', '.join(sorted(currencies))})",
                        hint="one period report sums one currency; split the reports by market")
     currency = currencies.pop() if currencies else None
+    days = _period_days(docs)
+    strat_rows, strategy_cum = _period_strategies(docs)
+    return {
+        "schema": PERIOD_SCHEMA,
+        "period": period_label,
+        "title": title or _period_title(period_label),
+        "generated_at": _iso(generated_at or datetime.now(UTC).astimezone()),
+        "currency": currency,
+        "from": days[0]["date"] if days else None,
+        "to": days[-1]["date"] if days else None,
+        "summary": _period_summary(days),
+        "days": days,
+        "strategies": strat_rows,
+        "strategy_cumulative": strategy_cum,
+    }
 
-    def dec(value: Any) -> Decimal:
-        return Decimal(str(value)) if value is not None else Decimal(0)
 
-    days = []
+def _dec(value: Any) -> Decimal:
+    return Decimal(str(value)) if value is not None else Decimal(0)
+
+
+def _period_days(docs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One row per daily document (in date order), with the running total."""
+    days: list[dict[str, Any]] = []
     cumulative = Decimal(0)
-    strategies: dict[str, dict[str, Any]] = {}
-    strategy_cum: dict[str, list[float]] = {}
-    for index, doc in enumerate(docs):
+    for doc in docs:
         s = doc.get("summary") or {}
-        pnl = dec(s.get("realized_pnl"))
+        pnl = _dec(s.get("realized_pnl"))
         cumulative += pnl
         days.append({
             "date": doc.get("date"),
             "mode": doc.get("mode"),
             "session_status": (doc.get("session") or {}).get("status"),
             "realized_pnl": float(pnl),
-            "gross_pnl": float(dec(s.get("gross_pnl"))),
-            "fees": float(dec(s.get("fees"))),
+            "gross_pnl": float(_dec(s.get("gross_pnl"))),
+            "fees": float(_dec(s.get("fees"))),
             "trades": int(s.get("trades") or 0),
             "wins": int(s.get("wins") or 0),
             "losses": int(s.get("losses") or 0),
@@ -386,14 +411,22 @@ def build_period_report(daily_docs: Sequence[Mapping[str, Any]], period_label: s
             "max_drawdown": s.get("max_drawdown"),
             "cumulative_pnl": float(cumulative),
         })
+    return days
+
+
+def _period_strategies(docs: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, list[float]]]:
+    """Per strategy: the period's figures (best first), and its cumulative PnL after each day."""
+    strategies: dict[str, dict[str, Any]] = {}
+    strategy_cum: dict[str, list[float]] = {}
+    for index, doc in enumerate(docs):
         for st in doc.get("strategies") or []:
             agg = strategies.setdefault(st["name"], {
                 "name": st["name"], "realized_pnl": Decimal(0), "gross_pnl": Decimal(0), "fees": Decimal(0),
                 "trades": 0, "wins": 0, "losses": 0, "days": 0,
             })
-            agg["realized_pnl"] += dec(st.get("realized_pnl"))
-            agg["gross_pnl"] += dec(st.get("gross_pnl"))
-            agg["fees"] += dec(st.get("fees"))
+            agg["realized_pnl"] += _dec(st.get("realized_pnl"))
+            agg["gross_pnl"] += _dec(st.get("gross_pnl"))
+            agg["fees"] += _dec(st.get("fees"))
             agg["trades"] += int(st.get("trades") or 0)
             agg["wins"] += int(st.get("wins") or 0)
             agg["losses"] += int(st.get("losses") or 0)
@@ -411,9 +444,33 @@ def build_period_report(daily_docs: Sequence[Mapping[str, Any]], period_label: s
             "win_rate": round(agg["wins"] / agg["trades"], 6) if agg["trades"] else None,
         })
     strat_rows.sort(key=lambda r: (-r["realized_pnl"], r["name"]))
+    return strat_rows, strategy_cum
+
+
+def _period_summary(days: list[dict[str, Any]]) -> dict[str, Any]:
     total_trades = sum(d["trades"] for d in days)
     total_wins = sum(d["wins"] for d in days)
     pnls = [Decimal(str(d["realized_pnl"])) for d in days]
+    best = max(days, key=lambda d: d["realized_pnl"]) if days else None
+    worst = min(days, key=lambda d: d["realized_pnl"]) if days else None
+    return {
+        "realized_pnl": float(sum(pnls, Decimal(0))),
+        "gross_pnl": float(sum((Decimal(str(d["gross_pnl"])) for d in days), Decimal(0))),
+        "fees": float(sum((Decimal(str(d["fees"])) for d in days), Decimal(0))),
+        "trading_days": len(days),
+        "trades": total_trades,
+        "wins": total_wins,
+        "losses": sum(d["losses"] for d in days),
+        "win_rate": round(total_wins / total_trades, 6) if total_trades else None,
+        "best_day": {"date": best["date"], "realized_pnl": best["realized_pnl"]} if best else None,
+        "worst_day": {"date": worst["date"], "realized_pnl": worst["realized_pnl"]} if worst else None,
+        "avg_daily_pnl": float((sum(pnls, Decimal(0)) / len(pnls)).quantize(Decimal("0.01"))) if pnls else None,
+        "max_drawdown": float(_max_drawdown(pnls)),
+    }
+
+
+def _max_drawdown(pnls: list[Decimal]) -> Decimal:
+    """The largest fall of the running total from its peak (the peak starts at 0)."""
     peak = Decimal(0)
     running = Decimal(0)
     drawdown = Decimal(0)
@@ -421,34 +478,7 @@ def build_period_report(daily_docs: Sequence[Mapping[str, Any]], period_label: s
         running += p
         peak = max(peak, running)
         drawdown = max(drawdown, peak - running)
-    best = max(days, key=lambda d: d["realized_pnl"]) if days else None
-    worst = min(days, key=lambda d: d["realized_pnl"]) if days else None
-    return {
-        "schema": PERIOD_SCHEMA,
-        "period": period_label,
-        "title": title or _period_title(period_label),
-        "generated_at": _iso(generated_at or datetime.now(UTC).astimezone()),
-        "currency": currency,
-        "from": days[0]["date"] if days else None,
-        "to": days[-1]["date"] if days else None,
-        "summary": {
-            "realized_pnl": float(sum(pnls, Decimal(0))),
-            "gross_pnl": float(sum((Decimal(str(d["gross_pnl"])) for d in days), Decimal(0))),
-            "fees": float(sum((Decimal(str(d["fees"])) for d in days), Decimal(0))),
-            "trading_days": len(days),
-            "trades": total_trades,
-            "wins": total_wins,
-            "losses": sum(d["losses"] for d in days),
-            "win_rate": round(total_wins / total_trades, 6) if total_trades else None,
-            "best_day": {"date": best["date"], "realized_pnl": best["realized_pnl"]} if best else None,
-            "worst_day": {"date": worst["date"], "realized_pnl": worst["realized_pnl"]} if worst else None,
-            "avg_daily_pnl": float((sum(pnls, Decimal(0)) / len(pnls)).quantize(Decimal("0.01"))) if pnls else None,
-            "max_drawdown": float(drawdown),
-        },
-        "days": days,
-        "strategies": strat_rows,
-        "strategy_cumulative": strategy_cum,
-    }
+    return drawdown
 
 
 def _period_title(label: str) -> str:

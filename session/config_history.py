@@ -9,13 +9,27 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.errors import ConfigError, UsageError
 from core.fsutil import atomic_write_json, atomic_write_text
 
 if TYPE_CHECKING:
-    from session.config import TradedayConfig
+    from filelock import FileLock
+
+
+class LoadedConfig(Protocol):
+    """What the history needs of a loaded config (``session.config.TradedayConfig`` is one);
+    a protocol, so that this module does not depend on the config package."""
+
+    @property
+    def sha256(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def path(self) -> Path | None: ...
 
 
 def _now() -> str:
@@ -27,7 +41,7 @@ class ConfigHistory:
         self.folder = folder
         self.index_path = folder / "index.json"
 
-    def _lock(self):  # type: ignore[no-untyped-def]
+    def _lock(self) -> FileLock:
         from filelock import FileLock
 
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -45,7 +59,7 @@ class ConfigHistory:
             ) from None
         return data if isinstance(data, dict) else {}
 
-    def record(self, config: TradedayConfig) -> str:
+    def record(self, config: LoadedConfig) -> str:
         sha = config.sha256
         with self._lock():
             snapshot = self.folder / f"{sha}.yaml"

@@ -25,11 +25,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("tradeday.run")
 
-# Keys whose change is applied to a running session; anything else needs a restart.
-RELOADABLE_ENGINE_FIELDS = ("restart", "max_restarts", "backoff", "hang_timeout", "no_restart_exit_codes",
-                            "start_secs", "stop_timeout")
-
-
 @dataclass
 class RunOptions:
     mode: str
@@ -51,8 +46,8 @@ class SessionWindow:
 
     start_at: datetime
     stop_at: datetime | None  # None: until the engines finish or a signal
-    open: datetime | None
-    close: datetime | None
+    open: datetime  # the market open; with --start-now on a day without a session, the start
+    close: datetime | None  # None only with --start-now on a day without a session, without --duration
 
 
 def plan_window(day: SessionDay, now: datetime, *, start_before_open: float, stop_after_close: float,
@@ -83,55 +78,21 @@ def plan_window(day: SessionDay, now: datetime, *, start_before_open: float, sto
 
 def engine_specs(config: TradedayConfig, mode: str, day: date, window: SessionWindow,
                  environ: dict[str, str]) -> list[EngineSpec]:
-    import signal
-
-    from session.engines import command_cwd, command_env, expand_command
-    from session.supervisor import EngineSpec, engine_environment
+    """The supervisor's spec of every enabled engine (session/engines.py maps each entry)."""
+    from session.engines import engine_spec
 
     logs = config.logs_dir / day.isoformat()
     heartbeats = config.state_dir / "heartbeat" / day.isoformat()
     heartbeats.mkdir(parents=True, exist_ok=True)
     journal = config.journal_path(day)
     journal.parent.mkdir(parents=True, exist_ok=True)
-    specs = []
-    for e in config.engines:
-        if not e.enabled:
-            continue
-        heartbeat = heartbeats / f"{e.name}.heartbeat"
-        env = engine_environment(
-            command_env(environ, e), mode=mode, config_path=config.path, day=day,
-            open=window.open, close=window.close, engine=e.name, journal=journal, heartbeat=heartbeat,
-        )
-        specs.append(EngineSpec(
-            name=e.name,
-            argv=expand_command(e.command, mode=mode, config_path=config.path, day=day),
-            cwd=command_cwd(config, e),
-            env=env,
-            log_file=logs / f"{e.name}.log",
-            heartbeat_file=heartbeat,
-            restart=e.restart,
-            max_restarts=e.max_restarts,
-            backoff_initial=e.backoff.initial,
-            backoff_factor=e.backoff.factor,
-            backoff_max=e.backoff.max,
-            backoff_jitter=e.backoff.jitter,
-            no_restart_exit_codes=tuple(e.no_restart_exit_codes),
-            start_secs=e.start_secs,
-            hang_timeout=e.hang_timeout,
-            stop_signal=int(getattr(signal, e.stop_signal)),
-            stop_timeout=e.stop_timeout,
-            parent_death_signal=int(getattr(signal, e.parent_death_signal)) if e.parent_death_signal else None,
-        ))
-    return specs
-
-
-def _engine_policy(e: Any) -> dict[str, Any]:
-    return {
-        "restart": e.restart, "max_restarts": e.max_restarts, "backoff_initial": e.backoff.initial,
-        "backoff_factor": e.backoff.factor, "backoff_max": e.backoff.max, "backoff_jitter": e.backoff.jitter,
-        "hang_timeout": e.hang_timeout, "no_restart_exit_codes": tuple(e.no_restart_exit_codes),
-        "start_secs": e.start_secs, "stop_timeout": e.stop_timeout,
-    }
+    return [
+        engine_spec(config, e, mode=mode, day=day, session_open=window.open, session_close=window.close,
+                    environ=environ, log_file=logs / f"{e.name}.log", heartbeat=heartbeats / f"{e.name}.heartbeat",
+                    journal=journal)
+        for e in config.engines
+        if e.enabled
+    ]
 
 
 def _fmt_bytes(n: int | None) -> str:
@@ -199,7 +160,7 @@ class DayRun:
                 self.hub.close(self.config.notifications.flush_timeout)
             restore()
 
-    def _signal_exit_code(self) -> int:
+    def _signal_exit_code(self) -> ExitCode:
         import signal
 
         if self.signal_received and self.signal_received[0] == signal.SIGINT:
@@ -232,7 +193,7 @@ class DayRun:
 
     # --- one day ---------------------------------------------------------------------------
 
-    def run_one_day(self, cal: MarketCalendar) -> int:
+    def run_one_day(self, cal: MarketCalendar) -> ExitCode:
         from session.lock import acquire_day_lock
 
         now = datetime.now(UTC)
@@ -241,7 +202,7 @@ class DayRun:
         with acquire_day_lock(self.config.artifacts_dir, today.date):
             return self._run_locked(cal, today)
 
-    def _run_locked(self, cal: MarketCalendar, today: SessionDay) -> int:
+    def _run_locked(self, cal: MarketCalendar, today: SessionDay) -> ExitCode:
         from core.logsetup import setup_logging
         from session.checks import run_precheck
 
@@ -324,11 +285,11 @@ class DayRun:
         code = self._signal_exit_code() if interrupted else (engines_code or eod_code)
         self.state.update(phase=Phase.DONE, exit_code=int(code))
         log.info("tradeday run %s done: exit %d", day, int(code))
-        return int(code)
+        return code
 
     # --- trading ---------------------------------------------------------------------------
 
-    def _trade(self, day: date, window: SessionWindow, tz: Any) -> int:
+    def _trade(self, day: date, window: SessionWindow, tz: Any) -> ExitCode:
         from session.supervisor import Supervisor
 
         specs = engine_specs(self.config, self.options.mode, day, window, dict(os.environ))
@@ -347,7 +308,7 @@ class DayRun:
             # left running unsupervised. stop_all() is idempotent.
             self.supervisor.stop_all(kill_now=self.kill_now)
 
-    def _supervise(self, day: date, window: SessionWindow, specs: list[EngineSpec]) -> int:
+    def _supervise(self, day: date, window: SessionWindow, specs: list[EngineSpec]) -> ExitCode:
         assert self.supervisor is not None and self.state is not None
         self.supervisor.start()
         names = ", ".join(s.name for s in specs)
@@ -449,6 +410,8 @@ class DayRun:
         old = self.config
         if not self._reload_config():
             return None
+        from session.engines import engine_policy
+
         new = self.config
         assert self.supervisor is not None
         changed = []
@@ -461,8 +424,9 @@ class DayRun:
             if (before.command, before.cwd, before.env) != (e.command, e.cwd, e.env):
                 log.warning("config reload: engine %s command/cwd/env changed; takes effect at the next start "
                             "of tradeday (restart needed)", e.name)
-            if _engine_policy(before) != _engine_policy(e):
-                self.supervisor.update_policy(e.name, **_engine_policy(e))
+            policy = engine_policy(e)
+            if engine_policy(before) != policy:
+                self.supervisor.update_policy(e.name, **policy.changes())
                 changed.append(f"engines.{e.name} restart policy")
         if new.session.heartbeat_interval != old.session.heartbeat_interval:
             changed.append("session.heartbeat_interval")
@@ -501,7 +465,7 @@ class DayRun:
 
     # --- end of day ------------------------------------------------------------------------
 
-    def _end_of_day(self, day: date) -> int:
+    def _end_of_day(self, day: date) -> ExitCode:
         from session.eod import EodOptions, run_eod
 
         assert self.state is not None
@@ -517,7 +481,7 @@ class DayRun:
         for kind, path in result.report_paths.items():
             sys.stdout.write(f"report ({kind}): {path}\n")
         sys.stdout.flush()
-        return int(result.exit_code)
+        return ExitCode(result.exit_code)  # 0, or EOD_FAILED (the end of day's contract)
 
 
 def _iso(ts: datetime | None) -> str | None:

@@ -1,4 +1,5 @@
-"""From an engine's config entry to what gets executed: placeholders, cwd, environment."""
+"""From an engine's config entry to what gets executed: placeholders, cwd, environment, and
+the supervisor's EngineSpec (engine_spec), whose reloadable part is engine_policy."""
 from __future__ import annotations
 
 import os
@@ -7,12 +8,13 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from session.config import EngineConfig, StepConfig, TradedayConfig
+    from session.supervisor.spec import EnginePolicy, EngineSpec
 
 
 def expand_command(command: list[str], *, mode: str, config_path: Path | None, day: date) -> list[str]:
@@ -34,6 +36,66 @@ def command_env(base: Mapping[str, str], entry: EngineConfig | StepConfig) -> di
     env = dict(base)
     env.update(entry.env)
     return env
+
+
+def engine_policy(entry: EngineConfig) -> EnginePolicy:
+    """The part of an engine's config entry that a hot reload applies to the running engine.
+
+    The one mapping from config keys to the supervisor's policy fields: ``tradeday run`` builds
+    each EngineSpec with it (engine_spec) and applies a changed one on reload.
+    """
+    from session.supervisor.spec import EnginePolicy
+
+    return EnginePolicy(
+        restart=entry.restart,
+        max_restarts=entry.max_restarts,
+        backoff_initial=entry.backoff.initial,
+        backoff_factor=entry.backoff.factor,
+        backoff_max=entry.backoff.max,
+        backoff_jitter=entry.backoff.jitter,
+        no_restart_exit_codes=tuple(entry.no_restart_exit_codes),
+        start_secs=entry.start_secs,
+        hang_timeout=entry.hang_timeout,
+        stop_timeout=entry.stop_timeout,
+    )
+
+
+def engine_spec(
+    config: TradedayConfig,
+    entry: EngineConfig,
+    *,
+    mode: str,
+    day: date,
+    session_open: datetime,
+    session_close: datetime | None,
+    environ: Mapping[str, str],
+    log_file: Path,
+    heartbeat: Path,
+    journal: Path,
+) -> EngineSpec:
+    """The supervisor's spec of one engine for one session: command, cwd, environment, policy."""
+    import signal
+
+    from session.supervisor.spec import EngineSpec, engine_environment
+
+    if config.path is None:
+        raise ValueError("engines need a config loaded from a file: its path is TRADEDAY_CONFIG")
+    env = engine_environment(
+        command_env(environ, entry), mode=mode, config_path=config.path, day=day,
+        open=session_open, close=session_close, engine=entry.name, journal=journal, heartbeat=heartbeat,
+    )
+    death_signal = int(getattr(signal, entry.parent_death_signal)) if entry.parent_death_signal else None
+    return EngineSpec(
+        name=entry.name,
+        argv=expand_command(entry.command, mode=mode, config_path=config.path, day=day),
+        cwd=command_cwd(config, entry),
+        env=env,
+        log_file=log_file,
+        heartbeat_file=heartbeat,
+        stop_signal=int(getattr(signal, entry.stop_signal)),
+        parent_death_signal=death_signal,
+        **engine_policy(entry).changes(),
+    )
 
 
 @dataclass

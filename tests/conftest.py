@@ -1,15 +1,24 @@
-"""Shared test helpers: run the real `tradeday` console script, write configs, scan for secrets."""
+"""Shared test helpers: run the real `tradeday` console script, write configs, scan for
+secrets; and the fixtures several test files use (a recording HTTP server, a clean
+redactor, "tradeday" log records reaching caplog)."""
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.fakes.http_recorder import HttpRecorder
+
 REPO = Path(__file__).resolve().parent.parent
+TESTS = REPO / "tests"
+ENGINES = TESTS / "engines"  # fixture engines that spew, hang, crash and refuse to die
+FIXTURES = TESTS / "fixtures"
 TRADEDAY = str(Path(sys.executable).parent / "tradeday")
 
 
@@ -54,3 +63,36 @@ def cli_home(tmp_path: Path) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     return home
+
+
+@pytest.fixture
+def server() -> Iterator[HttpRecorder]:
+    """A recording HTTP server on 127.0.0.1 (``tests.fakes.http_recorder``), stopped afterwards."""
+    with HttpRecorder() as srv:
+        yield srv
+
+
+@pytest.fixture
+def isolated_redactor() -> Iterator[None]:
+    """Forget the secrets a test registered with GLOBAL_REDACTOR (webhook URLs and their
+    paths, such as a recording server's ``/hook``), so later tests' output is not masked."""
+    from core.redact import GLOBAL_REDACTOR
+
+    saved = set(GLOBAL_REDACTOR._secrets)
+    yield
+    GLOBAL_REDACTOR._secrets.clear()
+    GLOBAL_REDACTOR._secrets.update(saved)
+
+
+@pytest.fixture
+def tradeday_logs_reach_caplog() -> Iterator[None]:
+    """Let "tradeday" log records reach caplog for the test.
+
+    cli.common.setup_logging (run in-process by other tests) stops "tradeday" records
+    at its own handlers; caplog listens on the root logger.
+    """
+    logger = logging.getLogger("tradeday")
+    saved = logger.propagate
+    logger.propagate = True
+    yield
+    logger.propagate = saved

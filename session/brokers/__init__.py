@@ -26,19 +26,20 @@ def run_with_deadline(work: Callable[[], T], deadline_s: float, on_deadline: Cal
     ``on_deadline()`` supplies the result. An exception raised by ``work`` is re-raised
     in the caller's thread.
     """
-    outcome: dict[str, object] = {}
+    value: list[T] = []
+    failure: list[BaseException] = []
 
     def target() -> None:
         try:
-            outcome["value"] = work()
+            value.append(work())
         except BaseException as exc:  # re-raised below in the caller's thread
-            outcome["error"] = exc
+            failure.append(exc)
 
     worker = threading.Thread(target=target, name=name, daemon=True)
     worker.start()
     worker.join(deadline_s)
     if worker.is_alive():
         return on_deadline()
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome["value"]  # type: ignore[return-value]
+    if failure:
+        raise failure[0]
+    return value[0]

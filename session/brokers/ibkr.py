@@ -151,21 +151,7 @@ async def _probe(host: str, port: int, client_id: int, timeout: float, called: f
         if failure is not None:
             return _connect_failure(failure, where, timeout, errors, elapsed_ms())
 
-        accounts = [str(a) for a in ib.managedAccounts()]
-        connected_ms = elapsed_ms()
-        server_time: datetime | None = None
-        remaining = max(budget - (time.monotonic() - started), 0.2)
-        try:
-            tws_time = await asyncio.wait_for(ib.reqCurrentTimeAsync(), remaining)
-            server_time = tws_time.astimezone(UTC)
-        except (TimeoutError, ValueError, OSError, ConnectionError):
-            server_time = None  # connected fine; skew is then unknown, not a failure
-        version = ib.client.serverVersion()
-        shown = ", ".join(accounts) if accounts else "none"
-        message = f"connected to {where} (API version {version}); accounts: {shown}"
-        if server_time is None:
-            message += "; no current-time reply (clock skew unknown)"
-        return IbkrProbeResult("ok", message, accounts=accounts, server_time=server_time, latency_ms=connected_ms)
+        return await _connected(ib, where, elapsed_ms(), remaining=max(budget - (time.monotonic() - started), 0.2))
     finally:
         for task in (connecting, id_wait, closed_wait):
             if not task.done():
@@ -177,6 +163,23 @@ async def _probe(host: str, port: int, client_id: int, timeout: float, called: f
         # One loop turn so the transport's connection_lost runs before asyncio.run
         # closes the loop (otherwise: "Event loop is closed" noise at exit).
         await asyncio.sleep(0)
+
+
+async def _connected(ib: Any, where: str, connected_ms: float, *, remaining: float) -> IbkrProbeResult:
+    """The handshake is done: read the accounts and (within ``remaining`` seconds) TWS's clock."""
+    accounts = [str(a) for a in ib.managedAccounts()]
+    server_time: datetime | None = None
+    try:
+        tws_time = await asyncio.wait_for(ib.reqCurrentTimeAsync(), remaining)
+        server_time = tws_time.astimezone(UTC)
+    except (TimeoutError, ValueError, OSError, ConnectionError):
+        server_time = None  # connected fine; skew is then unknown, not a failure
+    version = ib.client.serverVersion()
+    shown = ", ".join(accounts) if accounts else "none"
+    message = f"connected to {where} (API version {version}); accounts: {shown}"
+    if server_time is None:
+        message += "; no current-time reply (clock skew unknown)"
+    return IbkrProbeResult("ok", message, accounts=accounts, server_time=server_time, latency_ms=connected_ms)
 
 
 def _connect_failure(
@@ -204,7 +207,7 @@ def _timeout_message(where: str, timeout: float) -> str:
     )
 
 
-def paper_live_problems(mode: Literal["paper", "live"], port: int, accounts: list[str]) -> list[str]:
+def paper_live_problems(mode: str, port: int, accounts: list[str]) -> list[str]:
     """What contradicts the configured trading mode, one line each (empty: consistent).
 
     paper: every account must be a paper account (DU...) and the port must not be a

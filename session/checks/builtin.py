@@ -10,8 +10,14 @@ import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from session.checks.registry import CheckContext, CheckResult, error, info, register, warning
+from session.checks.context import CheckContext
+from session.checks.registry import register
+from session.checks.results import CheckResult, error, info, warning
+
+if TYPE_CHECKING:
+    from session.brokers.kite import KiteCredentials
 
 
 def _rel(ctx: CheckContext, path: Path) -> str:
@@ -47,7 +53,7 @@ def check_calendar(ctx: CheckContext) -> list[CheckResult]:
         results.append(info("calendar.I002", f"early close today: {span}"))
     else:
         results.append(info("calendar.I001", f"regular session today: {span}"))
-    if ctx.now >= day.close:
+    if day.close is not None and ctx.now >= day.close:
         results.append(info("calendar.I005", f"today's session already closed at {day.close:%H:%M} {tzname}"))
     return results
 
@@ -107,7 +113,7 @@ def check_config(ctx: CheckContext) -> list[CheckResult]:
     return results
 
 
-def _kite_credentials(ctx: CheckContext):  # type: ignore[no-untyped-def]
+def _kite_credentials(ctx: CheckContext) -> KiteCredentials:
     from session.brokers.kite import load_kite_credentials
 
     kite = ctx.config.broker.kite
@@ -228,7 +234,7 @@ def check_ibkr(ctx: CheckContext) -> list[CheckResult]:
         return [error(f"ibkr.{codes.get(result.status, 'E005')}", result.message, hints.get(result.status, ""))]
     results = [info("ibkr.I001", f"connected to {ib.host}:{ib.port}, accounts {', '.join(result.accounts) or 'none'} "
                                  f"({result.latency_ms:.0f} ms)")]
-    for problem in paper_live_problems(ctx.mode, ib.port, result.accounts):  # type: ignore[arg-type]
+    for problem in paper_live_problems(ctx.mode, ib.port, result.accounts):
         results.append(error("ibkr.E004", problem,
                              "point the config at the right TWS/Gateway; paper accounts start with DU"))
     return results
@@ -315,7 +321,7 @@ def check_notifications(ctx: CheckContext) -> list[CheckResult]:
                 results.append(error("notifications.E001", f"{r.name}: test message failed: {r.error}",
                                      "check the channel's URL/token and network"))
     if not results:
-        names = ", ".join(c.name for c in n.channels)
+        names = ", ".join(c.label for c in n.channels)
         results.append(info("notifications.I001", f"channels configured: {names}"))
     return results
 

@@ -3,242 +3,116 @@
 A check is a function ``(ctx) -> list[CheckResult]`` registered with ``@register``. Every
 result has a stable id (``secrets.E001``), a level, a message and a hint. Checks run
 concurrently (network probes above all), each bounded by its timeout, so a precheck with
-two unreachable brokers takes about one timeout, not the sum.
+two unreachable brokers takes about one timeout, not the sum (see ``runner``).
+
+As in Django, ``registry`` is the one default ``CheckRegistry`` and the module-level
+``register``, ``run_checks``, ``tag_exists`` and ``tags_available`` are its methods; a test
+can build its own registry and leave the default one alone.
 """
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime
-from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from session.checks.results import PrecheckReport
+from session.checks.runner import CheckFunc, CheckSpec, ConcurrentRun, Timeout
 
 if TYPE_CHECKING:
-    from session.calendar import MarketCalendar, SessionDay
-    from session.config import TradedayConfig
+    from session.checks.context import CheckContext
+
+__all__ = ["CheckFunc", "CheckRegistry", "CheckSpec", "REGISTRY", "register", "registry", "run_checks",
+           "tag_exists", "tags_available"]
 
 
-class Level(IntEnum):
-    INFO = 20
-    WARNING = 30
-    ERROR = 40
+class CheckRegistry:
+    """Checks by name, in registration order (which is also the order of their results)."""
+
+    def __init__(self) -> None:
+        self._checks: dict[str, CheckSpec] = {}
+
+    def register(self, name: str, *, tags: Iterable[str] = (), depends: Iterable[str] = (),
+                 timeout: Timeout = None) -> Callable[[CheckFunc], CheckFunc]:
+        """Register a check. ``timeout`` (seconds, or a function of the context) bounds it;
+        None means ``checks.timeout`` from the config. ``depends`` names checks whose results
+        (and facts) this one needs; a dependency that is not run is simply not waited for.
+        ``tags`` group checks for ``precheck --tag``. Registering a name again replaces the
+        check in its place."""
+
+        def deco(func: CheckFunc) -> CheckFunc:
+            self._checks[name] = CheckSpec(name, func, tuple(tags), tuple(depends), timeout)
+            return func
+
+        return deco
+
+    # ---------------------------------------------------------------- what is registered
+    def __contains__(self, name: object) -> bool:
+        return name in self._checks
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._checks)
+
+    def __len__(self) -> int:
+        return len(self._checks)
+
+    def __getitem__(self, name: str) -> CheckSpec:
+        return self._checks[name]
+
+    def names(self) -> list[str]:
+        return list(self._checks)
+
+    def get_checks(self) -> list[CheckSpec]:
+        return list(self._checks.values())
+
+    def tags_available(self) -> list[str]:
+        """Every tag some check declares, sorted."""
+        return sorted({tag for spec in self._checks.values() for tag in spec.tags})
+
+    def tag_exists(self, tag: str) -> bool:
+        return any(tag in spec.tags for spec in self._checks.values())
+
+    # ---------------------------------------------------------------- selecting and running
+    def select(self, *, only: Iterable[str] = (), skip: Iterable[str] = (), tags: Iterable[str] = (),
+               disabled: Iterable[str] = ()) -> list[CheckSpec]:
+        """The checks to run, in registration order. Each filter narrows: ``only`` names,
+        ``tags`` (a check with any of them), minus ``skip`` and ``disabled`` (the config's
+        ``checks.disable``). An unknown name in ``only``/``skip`` or an unknown tag is a
+        UsageError (exit 2)."""
+        from core.errors import UsageError
+
+        only, skip, tags = list(only), list(skip), list(tags)
+        unknown = [n for n in [*only, *skip] if n not in self._checks]
+        if unknown:
+            raise UsageError(f"unknown check '{unknown[0]}'", hint=f"checks are: {', '.join(self._checks)}")
+        unknown_tags = [t for t in tags if not self.tag_exists(t)]
+        if unknown_tags:
+            raise UsageError(f"unknown check tag '{unknown_tags[0]}'",
+                             hint=f"tags are: {', '.join(self.tags_available())}")
+        left_out = set(disabled) | set(skip)
+        return [s for s in self._checks.values()
+                if (not only or s.name in only)
+                and (not tags or not set(s.tags).isdisjoint(tags))
+                and s.name not in left_out]
+
+    def run_checks(self, ctx: CheckContext, *, only: Iterable[str] = (), skip: Iterable[str] = (),
+                   tags: Iterable[str] = (), strict: bool = False) -> PrecheckReport:
+        """Run the selected checks concurrently and collect their results in registry order;
+        result ids in ``checks.silence`` are marked silenced (shown, never failing)."""
+        selected = self.select(only=only, skip=skip, tags=tags, disabled=ctx.config.checks.disable)
+        by_check = ConcurrentRun(selected, ctx).results()
+        silenced = set(ctx.config.checks.silence)
+        results = []
+        for spec in selected:
+            for r in by_check.get(spec.name, []):
+                r.silenced = r.id in silenced
+                results.append(r)
+        return PrecheckReport(mode=ctx.mode, session=ctx.today.to_json(), results=results, strict=strict)
 
 
-@dataclass
-class CheckResult:
-    id: str
-    level: Level
-    message: str
-    hint: str = ""
-    check: str = ""
-    duration_ms: float = 0.0
-    silenced: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "check": self.check,
-            "level": self.level.name,
-            "message": self.message,
-            "hint": self.hint,
-            "duration_ms": round(self.duration_ms, 1),
-            "silenced": self.silenced,
-        }
-
-
-def info(id: str, message: str, hint: str = "") -> CheckResult:
-    return CheckResult(id, Level.INFO, message, hint)
-
-
-def warning(id: str, message: str, hint: str = "") -> CheckResult:
-    return CheckResult(id, Level.WARNING, message, hint)
-
-
-def error(id: str, message: str, hint: str = "") -> CheckResult:
-    return CheckResult(id, Level.ERROR, message, hint)
-
-
-class CheckContext:
-    """What checks read. ``facts`` carries values between dependent checks (broker clocks).
-
-    The calendar is built on first use: it loads pandas (~1 s cold), and the network checks,
-    which do not need it, should not wait for that.
-    """
-
-    def __init__(self, config: TradedayConfig, mode: str, now: datetime, environ: dict[str, str],
-                 calendar_factory: Callable[[], MarketCalendar], *, start_now: bool = False,
-                 notify_test: bool = False, own_lock: bool = False) -> None:
-        self.config = config
-        self.mode = mode
-        self.now = now
-        self.environ = environ
-        self.start_now = start_now  # run --start-now: calendar/clock-window problems report, do not abort
-        self.notify_test = notify_test
-        self.own_lock = own_lock  # the caller (run) holds today's lock itself
-        self.facts: dict[str, Any] = {}
-        self._calendar_factory = calendar_factory
-        self._calendar: MarketCalendar | None = None
-        self._today: SessionDay | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def calendar(self) -> MarketCalendar:
-        with self._lock:
-            if self._calendar is None:
-                self._calendar = self._calendar_factory()
-            return self._calendar
-
-    @property
-    def today(self) -> SessionDay:
-        cal = self.calendar
-        with self._lock:
-            if self._today is None:
-                self._today = cal.session(cal.today(self.now))
-            return self._today
-
-    def set_fact(self, key: str, value: Any) -> None:
-        with self._lock:
-            self.facts[key] = value
-
-
-CheckFunc = Callable[[CheckContext], Iterable[CheckResult]]
-
-
-@dataclass
-class CheckSpec:
-    name: str
-    func: CheckFunc
-    tags: tuple[str, ...]
-    depends: tuple[str, ...]
-    timeout: Callable[[CheckContext], float] | float | None
-
-
-REGISTRY: dict[str, CheckSpec] = {}
-
-
-def register(name: str, *, tags: Iterable[str] = (), depends: Iterable[str] = (),
-             timeout: Callable[[CheckContext], float] | float | None = None) -> Callable[[CheckFunc], CheckFunc]:
-    """Register a check. ``timeout`` (seconds, or a function of the context) bounds it;
-    None means ``checks.timeout`` from the config. ``depends`` names checks whose results
-    (and facts) this one needs; a dependency that is not run is simply not waited for."""
-
-    def deco(func: CheckFunc) -> CheckFunc:
-        REGISTRY[name] = CheckSpec(name, func, tuple(tags), tuple(depends), timeout)
-        return func
-
-    return deco
-
-
-@dataclass
-class PrecheckReport:
-    mode: str
-    session: dict[str, Any]
-    results: list[CheckResult]
-    strict: bool = False
-
-    def failures(self) -> list[CheckResult]:
-        worst = Level.WARNING if self.strict else Level.ERROR
-        return [r for r in self.results if r.level >= worst and not r.silenced]
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "mode": self.mode,
-            "session": self.session,
-            "checks": [r.to_json() for r in self.results],
-        }
-
-
-def _timeout_for(spec: CheckSpec, ctx: CheckContext) -> float:
-    t = spec.timeout
-    if callable(t):
-        return float(t(ctx))
-    return float(t if t is not None else ctx.config.checks.timeout)
-
-
-def run_checks(ctx: CheckContext, *, only: Iterable[str] = (), skip: Iterable[str] = (),
-               strict: bool = False) -> PrecheckReport:
-    """Run the selected checks concurrently and collect their results in registry order."""
-    from core.errors import UsageError
-
-    only, skip = list(only), list(skip)
-    unknown = [n for n in [*only, *skip] if n not in REGISTRY]
-    if unknown:
-        raise UsageError(f"unknown check '{unknown[0]}'", hint=f"checks are: {', '.join(REGISTRY)}")
-    disabled = set(ctx.config.checks.disable) | set(skip)
-    selected = [s for s in REGISTRY.values() if (not only or s.name in only) and s.name not in disabled]
-
-    done = {s.name: threading.Event() for s in selected}
-    outcome: dict[str, list[CheckResult]] = {}
-    started: dict[str, float] = {}
-
-    def runner(spec: CheckSpec) -> None:
-        for dep in spec.depends:
-            if dep in done:
-                done[dep].wait()
-        t0 = time.monotonic()
-        started[spec.name] = t0
-        try:
-            results = list(spec.func(ctx))
-        except Exception as exc:  # a check must never take the precheck down
-            from core.redact import GLOBAL_REDACTOR
-
-            results = [error(f"{spec.name}.E999", GLOBAL_REDACTOR(f"check crashed: {exc.__class__.__name__}: {exc}"),
-                             "this is a bug in the check; please report it")]
-        elapsed = (time.monotonic() - t0) * 1000
-        for r in results:
-            r.check = spec.name
-            r.duration_ms = elapsed
-        outcome[spec.name] = results
-        done[spec.name].set()
-
-    def warm_calendar() -> None:
-        # Build the calendar (pandas) while the network checks wait on sockets. An error
-        # here is raised again, in the caller's thread, by the report's ctx.today below.
-        try:
-            ctx.today
-        except Exception:
-            pass
-
-    threading.Thread(target=warm_calendar, name="check-calendar-warmup", daemon=True).start()
-    threads = []
-    for spec in selected:
-        th = threading.Thread(target=runner, args=(spec,), name=f"check-{spec.name}", daemon=True)
-        th.start()
-        threads.append((spec, th))
-
-    # Each check gets its own timeout, counted from when it started (after its dependencies).
-    t_begin = time.monotonic()
-    final: dict[str, list[CheckResult]] = {}
-    for spec, th in threads:
-        limit = _timeout_for(spec, ctx)
-        while not done[spec.name].is_set():
-            t_start = started.get(spec.name)
-            base = t_start if t_start is not None else time.monotonic()
-            remaining = base + limit - time.monotonic()
-            if t_start is not None and remaining <= 0:
-                break
-            done[spec.name].wait(min(max(remaining, 0.01), 0.1))
-            if t_start is None and time.monotonic() - t_begin > limit * 3:
-                break  # a dependency never finished; do not wait forever
-        if done[spec.name].is_set():
-            final[spec.name] = outcome[spec.name]
-        else:
-            final[spec.name] = [CheckResult(
-                f"{spec.name}.E998", Level.ERROR, f"check did not finish within {limit:g}s",
-                "something it talks to is hanging; see the other results", spec.name, limit * 1000,
-            )]
-
-    silenced = set(ctx.config.checks.silence)
-    results: list[CheckResult] = []
-    for spec in selected:
-        for r in final.get(spec.name, []):
-            r.silenced = r.id in silenced
-            results.append(r)
-    return PrecheckReport(mode=ctx.mode, session=ctx.today.to_json(), results=results, strict=strict)
+registry = CheckRegistry()
+# The default registry under its old name: code written against the dict can still
+# iterate it, test membership and look checks up by name.
+REGISTRY = registry
+register = registry.register
+run_checks = registry.run_checks
+tag_exists = registry.tag_exists
+tags_available = registry.tags_available

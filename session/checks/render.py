@@ -14,7 +14,6 @@ if TYPE_CHECKING:
 _STYLE = {"INFO": None, "WARNING": "yellow", "ERROR": "bold red"}
 
 
-
 def render_report(report: PrecheckReport, *, as_json: bool) -> None:
     """The precheck table (or JSON); `run --dry-run` prints the same."""
     if as_json:

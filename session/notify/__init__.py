@@ -30,6 +30,8 @@ _EXPORTS: dict[str, str] = {
     # delivery
     "NotificationHub": "session.notify.hub",
     "send_test": "session.notify.diagnostics",
+    "run_notify_test": "session.notify.selftest",
+    "NotifyTestReport": "session.notify.selftest",
     "ChannelTestResult": "session.notify.diagnostics",
     "check_channel_config": "session.notify.diagnostics",
     "parse_engine_line": "session.notify.engine_protocol",
@@ -48,7 +50,16 @@ _EXPORTS: dict[str, str] = {
     "RiskNotificationAdapter": "session.notify.adapters",
 }
 
-__all__ = sorted(_EXPORTS)
+# Spelled out (not ``sorted(_EXPORTS)``) so that linters and type checkers can read it;
+# tests/test_notify_config.py checks that it matches _EXPORTS.
+__all__ = [
+    "AlertLevel", "ChannelConfig", "ChannelNotifier", "ChannelTestResult", "DiscordChannel", "DiscordNotifier",
+    "ENGINE_EVENTS", "EVENT_DEFAULT_LEVELS", "EmailChannel", "EmailNotifier", "KNOWN_EVENTS", "NotificationHub",
+    "NotificationMessage", "NotificationsConfig", "Notifier", "NotifyTestReport", "OrderNotificationAdapter", "RiskNotificationAdapter",
+    "SlackChannel", "SlackNotifier", "TelegramChannel", "TelegramNotifier", "TradedayLineNotifier", "WebhookChannel",
+    "WebhookNotifier", "build_notifiers", "check_channel_config", "default_level", "is_protocol_line",
+    "parse_engine_line", "run_notify_test", "secret_values", "send_test",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -90,4 +101,6 @@ if TYPE_CHECKING:  # pragma: no cover
         TelegramNotifier,
         TradedayLineNotifier,
         WebhookNotifier,
+        build_notifiers,
     )
+    from session.notify.selftest import NotifyTestReport, run_notify_test

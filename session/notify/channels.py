@@ -130,8 +130,8 @@ class Transport(ABC):
     def attempt(self, message: NotificationMessage, timeout: float) -> Attempt:
         """Try once; never raises for delivery problems."""
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # noqa: B027  (a no-op by design: only transports that hold a connection override it)
+        """Release what the transport holds (an HTTP session, an SMTP connection)."""
 
 
 class _RedactRecord:

@@ -64,7 +64,7 @@ class _ChannelBase(BaseModel):
     @model_validator(mode="after")
     def _default_name(self) -> _ChannelBase:
         if not self.name:
-            self.name = self.type  # type: ignore[attr-defined]
+            self.name = self.type  # type: ignore[attr-defined]  # every channel subclass declares its Literal type
         return self
 
     @property

@@ -61,9 +61,10 @@ def check_channel_config(channel: ChannelConfig) -> list[str]:
     elif isinstance(channel, EmailChannel):
         if not (channel.host or "").strip():
             problems.append("host is not set")
-        if not (channel.from_addr or "").strip():
+        from_addr = channel.from_addr or ""
+        if not from_addr.strip():
             problems.append("from is not set")
-        elif "@" not in channel.from_addr:
+        elif "@" not in from_addr:
             problems.append("from is not an email address")
         if not channel.to:
             problems.append("to has no recipients")

@@ -50,7 +50,9 @@ def _malformed(engine: str, reason: str, payload: str) -> NotificationMessage:
 
 
 def is_protocol_line(line: str | bytes) -> bool:
-    return line.startswith(PREFIX_BYTES if isinstance(line, bytes) else PREFIX)  # type: ignore[arg-type]
+    if isinstance(line, bytes):
+        return line.startswith(PREFIX_BYTES)
+    return line.startswith(PREFIX)
 
 
 def parse_engine_line(line: str | bytes, engine: str) -> NotificationMessage | None:
@@ -67,8 +69,10 @@ def parse_engine_line(line: str | bytes, engine: str) -> NotificationMessage | N
     payload = payload.strip()
     try:
         data = json.loads(payload)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         return _malformed(engine, f"not JSON: {exc.msg}", payload)
+    except ValueError as exc:  # well-formed, but refused: an integer of over 4300 digits
+        return _malformed(engine, f"not JSON: {exc}", payload)
     except RecursionError:
         return _malformed(engine, "JSON nested too deeply", payload)
     if not isinstance(data, dict):

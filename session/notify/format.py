@@ -89,6 +89,7 @@ class Rendered:
 
 
 def render(message: NotificationMessage) -> Rendered:
+    assert message.timestamp is not None  # NotificationMessage.__post_init__ always sets it
     redact = GLOBAL_REDACTOR
     title = redact(message.title.replace("\r", " ").replace("\n", " ")).strip() or message.event
     notes: list[str] = []
@@ -103,7 +104,6 @@ def render(message: NotificationMessage) -> Rendered:
         text = "\n".join([text, "", *notes]) if text else "\n".join(notes)
     fields = [(redact(str(k)), redact(_field_text(v))) for k, v in message.metadata.items()]
     raw_fields = {redact(str(k)): (redact(v) if isinstance(v, str) else v) for k, v in message.metadata.items()}
-    assert message.timestamp is not None
     return Rendered(
         level=message.level,
         event=message.event,

@@ -23,7 +23,7 @@ class AlertLevel(Enum):
     def parse(cls, value: object) -> AlertLevel:
         """Accept an AlertLevel or its name in any case (``"Warning"``, ``"CRITICAL"``)."""
         if value.__class__ is AlertLevel:
-            return value  # type: ignore[return-value]
+            return value
         if isinstance(value, str):
             level = _BY_NAME.get(value) or _BY_NAME.get(value.strip().lower())
             if level is not None:
@@ -33,22 +33,22 @@ class AlertLevel(Enum):
     def __lt__(self, other: object) -> bool:
         if other.__class__ is not AlertLevel:
             return NotImplemented
-        return _RANK[self] < _RANK[other]  # type: ignore[index]
+        return _RANK[self] < _RANK[other]
 
     def __le__(self, other: object) -> bool:
         if other.__class__ is not AlertLevel:
             return NotImplemented
-        return _RANK[self] <= _RANK[other]  # type: ignore[index]
+        return _RANK[self] <= _RANK[other]
 
     def __gt__(self, other: object) -> bool:
         if other.__class__ is not AlertLevel:
             return NotImplemented
-        return _RANK[self] > _RANK[other]  # type: ignore[index]
+        return _RANK[self] > _RANK[other]
 
     def __ge__(self, other: object) -> bool:
         if other.__class__ is not AlertLevel:
             return NotImplemented
-        return _RANK[self] >= _RANK[other]  # type: ignore[index]
+        return _RANK[self] >= _RANK[other]
 
 
 _RANK = {AlertLevel.INFO: 0, AlertLevel.WARNING: 1, AlertLevel.CRITICAL: 2}

@@ -120,8 +120,8 @@ class ChannelNotifier(Notifier):
         self._transport.close()
 
 
-def _level(value: AlertLevel | str) -> str:
-    return AlertLevel.parse(value).value
+def _level(value: AlertLevel | str) -> AlertLevel:
+    return AlertLevel.parse(value)
 
 
 class SlackNotifier(ChannelNotifier):
@@ -249,7 +249,7 @@ def build_notifiers(config: NotificationsConfig, **retry: Any) -> list[Notifier]
     """One synchronous notifier per configured channel (empty when disabled)."""
     if not config.enabled:
         return []
-    options = {
+    options: dict[str, Any] = {
         "timeout": config.timeout,
         "max_attempts": config.max_attempts,
         "backoff": config.backoff,

@@ -8,8 +8,8 @@
 
 Replies are taken in order from the queue, then ``default`` (200 "ok"). Besides plain
 replies it can hang (answer only after ``seconds``, longer than the client's timeout),
-or close the connection without answering. Also usable as the ``http_recorder``
-pytest fixture.
+or close the connection without answering. Tests get one as the ``server`` fixture
+(tests/conftest.py).
 """
 from __future__ import annotations
 
@@ -17,12 +17,9 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-
-import pytest
 
 
 @dataclass(frozen=True)
@@ -185,20 +182,3 @@ class HttpRecorder:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-
-@pytest.fixture
-def http_recorder() -> Iterator[HttpRecorder]:
-    with HttpRecorder() as server:
-        yield server
-
-
-@pytest.fixture
-def isolated_redactor() -> Iterator[None]:
-    """Forget the secrets a test registered with GLOBAL_REDACTOR (webhook URLs and their
-    paths, such as this server's ``/hook``), so later tests' output is not masked."""
-    from core.redact import GLOBAL_REDACTOR
-
-    saved = set(GLOBAL_REDACTOR._secrets)
-    yield
-    GLOBAL_REDACTOR._secrets.clear()
-    GLOBAL_REDACTOR._secrets.update(saved)

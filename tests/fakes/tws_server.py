@@ -5,7 +5,7 @@ Usage::
     with FakeTWS(accounts=["DU123456"]) as tws:
         result = probe_ibkr("127.0.0.1", tws.port, client_id=99, timeout=1)
 
-    port = free_port()   # nothing listens there: "connection refused"
+    port = free_port()   # tests.fakes.ports: nothing listens there, "connection refused"
 
 Protocol (ib_async/client.py, decoder.py): every message after the client's ``API\\0``
 greeting is a 4-byte big-endian length followed by NUL-terminated fields.
@@ -36,7 +36,6 @@ each one's client id and the message ids it sent.
 from __future__ import annotations
 
 import asyncio
-import socket
 import struct
 import threading
 import time
@@ -48,13 +47,6 @@ TWS_MODES = ("ok", "stall", "client_id_in_use", "close")
 CLIENT_ID_IN_USE_TEXT = "Unable to connect as the client id is already in use. Retry with a unique client id."
 # Within ib_async's accepted range (Client.MinClientVersion 157 .. MaxClientVersion 178).
 DEFAULT_SERVER_VERSION = 176
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (just now)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

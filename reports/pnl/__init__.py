@@ -1,0 +1,47 @@
+"""The trading day in numbers: round trips, PnL, open positions, reconciliation.
+
+Pure functions over a :class:`~reports.journal.FillTable` (or a list of
+:class:`~reports.journal.Fill`); nothing here reads or writes files.
+
+Exactness: quantities, prices and fees stay integers scaled by a power of ten (see
+reports.journal) through every step -- FIFO matching, the pro-rata fee split of a fill
+that flips a position through zero, every sum. Money leaves this package as a float
+only in the JSON-ready dicts, rounded half-to-even to the currency's minor unit (paisa,
+cent); the exact values are on :class:`DayResult.exact`. Rounding happens once, on the
+final figure, so a total can differ by one minor unit from the sum of its rounded parts.
+
+Speed: the FIFO is vectorised. Within a (strategy, symbol) every "closing" unit is
+matched with the opening unit of the same rank (positions start and end flat within
+each cycle, so FIFO order is rank order), so a closing fill's cost is a difference of
+the cumulative cost curve of opening units, found with ``searchsorted``. A million fills
+take well under a second; numpy is imported lazily.
+
+Modules: :mod:`.currency` (market -> currency, minor units), :mod:`.carry` (open
+positions and their lots, read back from the previous report), :mod:`.results` (what
+compute_day returns), :mod:`.day` (compute_day and its phases: :mod:`.inputs`,
+:mod:`.fifo`, :mod:`.trips`, :mod:`.positions`, :mod:`.figures`, :mod:`.curve`,
+:mod:`.flags`, :mod:`.isotimes`), :mod:`.kernels` and :mod:`.money` (exact integer array pieces),
+:mod:`.reconcile` (the journal against the broker).
+"""
+from __future__ import annotations
+
+from reports.pnl.carry import CarriedLot, OpenPosition, opening_positions_from_report
+from reports.pnl.currency import MARKET_CURRENCY, currency_for_market, minor_unit
+from reports.pnl.day import compute_day
+from reports.pnl.reconcile import Mismatch, Reconciliation, reconcile
+from reports.pnl.results import DayResult, ExactTotals
+
+__all__ = [
+    "MARKET_CURRENCY",
+    "CarriedLot",
+    "DayResult",
+    "ExactTotals",
+    "Mismatch",
+    "OpenPosition",
+    "Reconciliation",
+    "compute_day",
+    "currency_for_market",
+    "minor_unit",
+    "opening_positions_from_report",
+    "reconcile",
+]

@@ -1,0 +1,71 @@
+"""The exchange calendar: is there a session on a day, when does it open and close, what state is
+the market in at an instant.
+
+Holiday rules come from pandas_market_calendars (pmc); nothing here hand-codes a holiday rule.
+On top of pmc sit two layers, later ones winning:
+
+1. a bundled overlay per exchange (``session/data/<pmc name>_overlay.yaml``, e.g. the NSE one):
+   weekend sessions pmc cannot represent, Muhurat sessions, holiday names, ad-hoc closures,
+   and ``known_through`` when a newer holiday list has been published than pmc carries;
+2. the user's configuration: ``extra_holidays``, ``special_sessions`` and an ``hours`` override.
+
+List-based calendars (NSE's holidays are a per-year list) only know the years their list covers.
+A day outside those years is reported ``known: false`` -- never as a normal session -- because
+pmc itself silently treats every weekday of an unlisted year as a session.
+
+pandas and pandas_market_calendars are imported inside the methods that need them: importing this
+module must stay cheap so the CLI starts fast. For the same reason ``SpecialSession`` (a pydantic
+model) is loaded when it is first asked for.
+
+Modules: ``days`` (SessionDay, MarketState), ``special`` (the one special-session model),
+``overlay`` / ``overlay_file`` (the bundled overlay and its file model), ``pmc`` (the
+pandas_market_calendars adapter), ``market`` (MarketCalendar), ``listing`` (what
+``tradeday calendar`` shows), ``values`` and ``zones`` (small helpers).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from session.calendar.days import (
+    DEFAULT_EXTENDED_HOURS,
+    EXCHANGE_HOLIDAY,
+    PMC_SPECIAL_HOURS,
+    SEARCH_LIMIT_DAYS,
+    MarketState,
+    SessionDay,
+)
+from session.calendar.listing import CalendarListing, list_sessions
+from session.calendar.market import MarketCalendar
+from session.calendar.overlay import DATA_DIR, CalendarOverlay, load_overlay, overlay_path
+from session.calendar.pmc import available_calendar_names, list_horizon
+
+if TYPE_CHECKING:
+    from session.calendar.special import SpecialSession
+
+__all__ = [
+    "DATA_DIR",
+    "DEFAULT_EXTENDED_HOURS",
+    "EXCHANGE_HOLIDAY",
+    "PMC_SPECIAL_HOURS",
+    "SEARCH_LIMIT_DAYS",
+    "CalendarListing",
+    "CalendarOverlay",
+    "MarketCalendar",
+    "MarketState",
+    "SessionDay",
+    "SpecialSession",
+    "available_calendar_names",
+    "list_horizon",
+    "list_sessions",
+    "load_overlay",
+    "overlay_path",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # SpecialSession is a pydantic model: pydantic loads when it is first used, not on import.
+    if name == "SpecialSession":
+        from session.calendar.special import SpecialSession
+
+        return SpecialSession
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

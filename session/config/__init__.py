@@ -1,0 +1,80 @@
+"""tradeday's configuration: one YAML file validated into typed models.
+
+Rules (README "Configuration"):
+- Relative paths resolve against ``root``; ``root`` itself (default ".") resolves against the
+  directory holding the config file. Nothing depends on the working directory, because cron
+  starts commands in $HOME.
+- ``${VAR}`` / ``${VAR:-default}`` in tradeday's own sections come from the environment; every
+  value taken from the environment is treated as a secret (registered with the redactor).
+- Engine-owned sections (``strategy``, ``risk``, anything not tradeday's) pass through
+  untouched: the engine reads the same file.
+
+Modules: ``fields`` (base model, value types), ``engines`` (engines and end-of-day steps),
+``models`` (the other sections and the whole file), ``errors`` (pydantic errors as
+``file:line`` messages), ``loader`` (load_config), ``manager`` (ConfigManager), ``masking``
+(secrets masked for show/diff).
+"""
+from __future__ import annotations
+
+from session.config.engines import BackoffConfig, Command, EngineConfig, EnvMap, StepConfig
+from session.config.errors import validation_messages
+from session.config.fields import Duration, Model, SignalName, Size, TimeOfDay, parse_size
+from session.config.loader import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, default_config_path, load_config
+from session.config.manager import ConfigManager
+from session.config.masking import SECRET_KEY_PATTERN, masked_data, masked_diff, masked_lines
+from session.config.models import (
+    TRADEDAY_SECTIONS,
+    BrokerConfig,
+    BrokerKind,
+    ChecksConfig,
+    ConfigSpecialSession,
+    EodConfig,
+    Hours,
+    IbkrConfig,
+    KiteConfig,
+    MarketConfig,
+    PathsConfig,
+    ReportsConfig,
+    SessionConfig,
+    TradedayConfig,
+    Window,
+)
+
+__all__ = [
+    "CONFIG_ENV_VAR",
+    "DEFAULT_CONFIG_PATH",
+    "SECRET_KEY_PATTERN",
+    "TRADEDAY_SECTIONS",
+    "BackoffConfig",
+    "BrokerConfig",
+    "BrokerKind",
+    "ChecksConfig",
+    "Command",
+    "ConfigManager",
+    "ConfigSpecialSession",
+    "Duration",
+    "EngineConfig",
+    "EnvMap",
+    "EodConfig",
+    "Hours",
+    "IbkrConfig",
+    "KiteConfig",
+    "MarketConfig",
+    "Model",
+    "PathsConfig",
+    "ReportsConfig",
+    "SessionConfig",
+    "SignalName",
+    "Size",
+    "StepConfig",
+    "TimeOfDay",
+    "TradedayConfig",
+    "Window",
+    "default_config_path",
+    "load_config",
+    "masked_data",
+    "masked_diff",
+    "masked_lines",
+    "parse_size",
+    "validation_messages",
+]

@@ -1,0 +1,191 @@
+"""One analytics or backtest hook: its environment, its process (spawned in its own group,
+waited for up to its timeout, the whole group stopped), its step record.
+
+Self-contained on purpose: the process handling (spawn, wait with a timeout, stop the
+group) is all here, so it can be swapped for a platform layer without touching the pipeline.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from core.redact import GLOBAL_REDACTOR
+from session.eod.contract import STEP_FAILED, STEP_OK, STEP_TIMEOUT, StepRecord
+from session.eod.paths import show_path, step_log_path
+
+if TYPE_CHECKING:
+    from session.config import StepConfig, TradedayConfig
+
+log = logging.getLogger("tradeday.eod")
+
+# After a step's timeout: SIGTERM to its group, then this long before SIGKILL.
+STEP_STOP_GRACE_S = 5.0
+# Lines of a failed step's output repeated in tradeday's log (the full output is in its file).
+OUTPUT_TAIL_LINES = 15
+
+
+def step_environment(config: TradedayConfig, step: StepConfig, day: date, mode: str, output: Path,
+                     session_day: Any = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """tradeday's environment, plus the step's ``env``, plus the TRADEDAY_* basics (which win)."""
+    from session.engines import command_env
+
+    env = command_env(os.environ if base is None else base, step)
+    env.update({
+        "TRADEDAY_MODE": mode,
+        "TRADEDAY_CONFIG": str(config.path) if config.path else "",
+        "TRADEDAY_SESSION_DATE": day.isoformat(),
+        "TRADEDAY_JOURNAL": str(config.journal_path(day)),
+        "TRADEDAY_ARTIFACTS": str(config.artifacts_dir),
+        "TRADEDAY_OUTPUT": str(output),
+    })
+    if session_day is not None and getattr(session_day, "open", None) and getattr(session_day, "close", None):
+        env["TRADEDAY_SESSION_OPEN"] = session_day.open.isoformat()
+        env["TRADEDAY_SESSION_CLOSE"] = session_day.close.isoformat()
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def run_step(config: TradedayConfig, name: str, step: StepConfig, day: date, mode: str, output: Path, *,
+             session_day: Any = None) -> StepRecord:
+    """Run one hook to completion or its timeout; return its step record.
+
+    The hook runs in its own session and process group, stdin /dev/null, stdout and
+    stderr appended to ``{logs}/{date}/eod-{name}.log``. At the timeout its whole group
+    (and anything carrying its instance token) gets SIGTERM, then SIGKILL after
+    STEP_STOP_GRACE_S. Processes it leaves behind after a normal exit are stopped too:
+    a hook is supposed to be finished when it exits.
+    """
+    from session.engines import command_cwd, expand_command
+    from session.proctree import TOKEN_VARIABLE
+
+    argv = expand_command(step.command, mode=mode, config_path=config.path, day=day)
+    cwd = command_cwd(config, step)
+    log_path = step_log_path(config, day, name)
+    record: StepRecord = {"name": name, "status": STEP_FAILED, "exit_code": None, "duration_s": None,
+                          "message": "", "log": str(log_path)}
+    where = f"(see {show_path(config, log_path)})"
+    if not cwd.is_dir():
+        record["message"] = f"working directory {cwd} does not exist; fix eod.{name}.cwd"
+        return record
+    env = step_environment(config, step, day, mode, output, session_day)
+    token = uuid.uuid4().hex
+    env[TOKEN_VARIABLE] = token
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    started_wall = datetime.now(UTC).astimezone()
+    started = time.monotonic()
+    with open(log_path, "ab") as fh:
+        offset = fh.tell()
+        fh.write(f"### tradeday: eod {name} started {started_wall.isoformat(timespec='seconds')}: "
+                 f"{GLOBAL_REDACTOR(' '.join(argv))} (cwd {cwd}, timeout {step.timeout:g}s)\n".encode())
+        fh.flush()
+        try:
+            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=fh,
+                                    stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+        except OSError as exc:
+            record["message"] = f"cannot start {argv[0]}: {exc.strerror or exc}; fix eod.{name}.command"
+            fh.write(f"### tradeday: could not start: {exc.strerror or exc}\n".encode())
+            record["duration_s"] = round(time.monotonic() - started, 3)
+            return record
+        timed_out = _wait_or_stop(proc, token, step.timeout)
+        if not timed_out:
+            _stop_leftovers(name, proc, token)
+        _conclude(record, fh, name, step, proc.returncode, time.monotonic() - started, timed_out, where)
+    _log_output(name, _output_tail(log_path, offset), failed=record["status"] != STEP_OK)
+    return record
+
+
+def _wait_or_stop(proc: subprocess.Popen[bytes], token: str, timeout: float) -> bool:
+    """Wait for the hook up to ``timeout`` (0: no limit); True if its group had to be stopped."""
+    timed_out = False
+    try:
+        try:
+            proc.wait(timeout=timeout or None)  # 0 = no limit, like hang_timeout
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _stop_group(proc, token, STEP_STOP_GRACE_S)
+    except BaseException:
+        # Ctrl+C (or anything else) while waiting: the hook must not outlive us.
+        _stop_group(proc, token, 1.0)
+        raise
+    return timed_out
+
+
+def _stop_leftovers(name: str, proc: subprocess.Popen[bytes], token: str) -> None:
+    """Stop what a hook that exited left running (it is supposed to be finished)."""
+    from session.proctree import collect_engine_processes, stop_engine_processes
+
+    leftovers = collect_engine_processes(proc.pid, token)
+    if leftovers:
+        log.warning("eod %s left %d process(es) running (%s); stopping them", name, len(leftovers),
+                    ", ".join(str(p.pid) for p in leftovers))
+        stop_engine_processes(proc.pid, token=token, stop_timeout=STEP_STOP_GRACE_S)
+
+
+def _conclude(record: StepRecord, fh: BinaryIO, name: str, step: StepConfig, rc: int, duration: float,
+              timed_out: bool, where: str) -> None:
+    """Fill in the record from how the hook ended, and say it in its log file."""
+    record["duration_s"] = round(duration, 3)
+    record["exit_code"] = rc
+    if timed_out:
+        record["status"] = STEP_TIMEOUT
+        record["message"] = (f"did not finish within {step.timeout:g}s (eod.{name}.timeout); "
+                             f"its process group was stopped {where}")
+        fh.write(f"### tradeday: timed out after {step.timeout:g}s; process group stopped\n".encode())
+    elif rc == 0:
+        record["status"] = STEP_OK
+        record["message"] = "exit code 0"
+        fh.write(f"### tradeday: exit code 0 after {duration:.1f}s\n".encode())
+    else:
+        record["message"] = (f"killed by {_signal_name(-rc)}" if rc < 0 else f"exit code {rc}") + f" {where}"
+        fh.write(f"### tradeday: {record['message']} after {duration:.1f}s\n".encode())
+
+
+def _log_output(name: str, tail: str, *, failed: bool) -> None:
+    if failed and tail:
+        log.warning("eod %s output (last lines):\n%s", name, GLOBAL_REDACTOR(tail))
+    elif tail:
+        log.debug("eod %s output:\n%s", name, GLOBAL_REDACTOR(tail))
+
+
+def _stop_group(proc: subprocess.Popen[bytes], token: str, grace: float) -> None:
+    from session.proctree import stop_engine_processes
+
+    exited = threading.Event()
+
+    def reap() -> None:
+        # The leader is our child: only Popen may wait for it (psutil must not reap it).
+        proc.wait()
+        exited.set()
+
+    reaper = threading.Thread(target=reap, name="tradeday-eod-reaper", daemon=True)
+    reaper.start()
+    stop_engine_processes(proc.pid, token=token, stop_signal=signal.SIGTERM, stop_timeout=grace,
+                          leader_exited=exited)
+    reaper.join(grace + 5.0)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _output_tail(path: Path, offset: int) -> str:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(max(offset, 0))
+            data = fh.read()[-64 * 1024:]
+    except OSError:
+        return ""
+    lines = [line for line in data.decode("utf-8", "replace").splitlines() if not line.startswith("### tradeday:")]
+    return "\n".join(lines[-OUTPUT_TAIL_LINES:])

@@ -1,0 +1,196 @@
+"""Engine output streaming: floods, invalid UTF-8, huge lines, timestamps, the console."""
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+from session.streaming import (
+    MAX_LINE_BYTES,
+    ConsoleWriter,
+    EngineLog,
+    OutputCounters,
+    PipeReader,
+    TimestampFormatter,
+)
+from session.supervisor import EngineSpec, Supervisor
+from tests.conftest import ENGINES
+
+PY = sys.executable
+STAMP = re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
+
+
+def _load_spew():  # the flood generator, to recompute the expected bytes
+    spec = importlib.util.spec_from_file_location("spew_fixture", ENGINES / "spew.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def engine_lines(log: Path) -> list[bytes]:
+    out = []
+    for raw in log.read_bytes().split(b"\n")[:-1]:
+        stamp, _, rest = raw.partition(b" ")
+        assert STAMP.match(stamp), raw[:60]
+        if not rest.startswith(b"### tradeday:"):
+            out.append(rest)
+    return out
+
+
+def run_engine(tmp: Path, argv: list[str], console: io.BytesIO | None = None) -> Path:
+    spec = EngineSpec(
+        name="spew",
+        argv=argv,
+        cwd=tmp,
+        env={"PATH": os.environ.get("PATH", "")},
+        log_file=tmp / "spew.log",
+        start_secs=0.1,
+        restart="never",
+        hang_timeout=0,
+    )
+    sup = Supervisor([spec], console=console if console is not None else io.BytesIO())
+    sup.start()
+    assert sup.run_until(datetime.now(UTC) + timedelta(seconds=20), threading.Event()) == "all_finished"
+    sup.stop_all()
+    assert sup.snapshot()[0].exit_code == 0
+    return spec.log_file
+
+
+def test_flood_of_64_mb_is_logged_byte_exact_with_bounded_memory(tmp_path: Path) -> None:
+    """Through a real supervising process, so its peak RSS is its own."""
+    total = 64 * 1024 * 1024
+    log = tmp_path / "flood.log"
+    payload = {
+        "specs": [
+            {
+                "name": "flood",
+                "argv": [PY, str(ENGINES / "spew.py"), "flood", str(total)],
+                "cwd": str(tmp_path),
+                "env": {"PATH": os.environ.get("PATH", "")},
+                "log_file": str(log),
+                "start_secs": 0.1,
+                "restart": "never",
+                "hang_timeout": 0,
+            }
+        ],
+        "console": os.devnull,
+    }
+    done = subprocess.run(
+        [PY, str(ENGINES / "supervise.py"), json.dumps(payload)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.split("result ", 1)[1])
+    assert result["reason"] == "all_finished"
+    # Every line starts with a fixed-width 29-byte timestamp and a space; strip it, and
+    # tradeday's notes, and the generator's summary (its stderr) which says what it wrote.
+    lines = log.read_bytes().split(b"\n")
+    assert lines.pop() == b""
+    assert all(line[29:30] == b" " and line[10:11] == b"T" for line in lines)
+    assert STAMP.match(lines[0][:29]) and STAMP.match(lines[-1][:29])
+    # (stdout and stderr are separate pipes: the summary may precede the last stdout lines)
+    [summary] = [line[30:] for line in lines if line.startswith(b"spew lines=", 30)]
+    count, size = (int(part.split(b"=")[1]) for part in summary.split()[1:])
+    assert size >= total
+    body = [line[30:] for line in lines if not line.startswith((b"### tradeday:", b"spew lines="), 30)]
+    assert len(body) == count == result["statuses"][0]["lines_total"] - 1
+    expected = b"".join(map(_load_spew().flood_line, range(count)))
+    assert len(expected) == size
+    assert b"\n".join(body) + b"\n" == expected
+    # Streaming 64 MB must not grow the supervisor: a Python process with psutil is ~30 MB.
+    assert result["maxrss_kib"] < 80 * 1024, result["maxrss_kib"]
+
+
+def test_invalid_utf8_is_raw_in_the_log_and_replaced_on_the_console(tmp_path: Path) -> None:
+    console = io.BytesIO()
+    log = run_engine(tmp_path, [PY, str(ENGINES / "spew.py"), "badutf8"], console)
+    assert engine_lines(log) == [b"valid caf\xc3\xa9", b"invalid caf\xe9 \xff\xfe end"]
+    shown = console.getvalue()
+    shown.decode("utf-8")  # the console only ever gets valid UTF-8
+    assert shown.splitlines() == [
+        b"[spew] valid caf\xc3\xa9",
+        "[spew] invalid caf\ufffd \ufffd\ufffd end".encode(),
+    ]
+
+
+def test_a_1_mb_line_without_newline_is_split_at_64_kib(tmp_path: Path) -> None:
+    size = 1_000_000
+    log = run_engine(tmp_path, [PY, str(ENGINES / "spew.py"), "longline", str(size)])
+    pieces = engine_lines(log)
+    assert [len(p) for p in pieces] == [MAX_LINE_BYTES] * 15 + [size - 15 * MAX_LINE_BYTES]
+    assert b"".join(pieces) == b"0123456789" * (size // 10)
+
+
+def _pump(chunks: list[bytes], **reader_kwargs) -> tuple[list[bytes], bytes, OutputCounters]:
+    """Feed chunks through a real pipe into a PipeReader; return log lines, console, counters."""
+    tmp = Path(os.environ.get("TMPDIR", "/tmp"))
+    read_fd, write_fd = os.pipe()
+    log_path = tmp / f"reader-{os.getpid()}-{threading.get_ident()}.log"
+    log_path.unlink(missing_ok=True)
+    log = EngineLog(log_path, TimestampFormatter(UTC))
+    console_buffer = io.BytesIO()
+    counters = OutputCounters()
+    reader = PipeReader(read_fd, engine="e", log=log, console=ConsoleWriter(console_buffer), counters=counters, **reader_kwargs)
+    reader.start()
+    for chunk in chunks:
+        os.write(write_fd, chunk)
+    os.close(write_fd)
+    reader.join(5)
+    assert not reader.is_alive()
+    log.close()
+    lines = engine_lines(log_path)
+    log_path.unlink()
+    return lines, console_buffer.getvalue(), counters
+
+
+def test_line_limits_are_exact() -> None:
+    exact = b"a" * MAX_LINE_BYTES
+    lines, _, counters = _pump([exact + b"\n", b"b" * (MAX_LINE_BYTES + 1) + b"\n", b"tail without newline"])
+    # A line of exactly the limit stays whole; one byte more is split; EOF flushes the tail.
+    assert lines == [exact, b"b" * MAX_LINE_BYTES, b"b", b"tail without newline"]
+    assert counters.lines_total == 4
+
+
+def test_lines_split_across_reads_are_joined() -> None:
+    lines, console, _ = _pump([b"hel", b"lo\nwor", b"ld\n\n", b"x\n"])
+    assert lines == [b"hello", b"world", b"", b"x"]
+    assert console == b"[e] hello\n[e] world\n[e] \n[e] x\n"
+
+
+def test_on_line_exception_keeps_the_line() -> None:
+    def broken(name: str, line: bytes) -> bool:
+        raise RuntimeError("bug in callback")
+
+    lines, _, _ = _pump([b"@tradeday {}\nplain\n"], on_line=broken, on_line_prefix=b"@tradeday ")
+    assert lines == [b"@tradeday {}", b"plain"]
+
+
+def test_timestamp_prefix_is_cached_per_second_and_carries_the_offset() -> None:
+    ist = timezone(timedelta(hours=5, minutes=30))
+    stamps = TimestampFormatter(ist)
+    moment = datetime(2026, 11, 20, 9, 15, 1, 123456, tzinfo=ist).timestamp()
+    assert stamps.prefix(moment) == b"2026-11-20T09:15:01.123+05:30 "
+    assert stamps.prefix(moment + 0.5) == b"2026-11-20T09:15:01.623+05:30 "
+    assert stamps.prefix(moment + 1) == b"2026-11-20T09:15:02.123+05:30 "
+    ny = TimestampFormatter(timezone(timedelta(hours=-5)))
+    assert ny.prefix(moment) == b"2026-11-19T22:45:01.123-05:00 "
+
+
+def test_a_broken_console_disables_echo_but_not_logging() -> None:
+    read_fd, write_fd = os.pipe()
+    os.close(read_fd)
+    stream = os.fdopen(write_fd, "wb")
+    console = ConsoleWriter(stream)
+    console.write(b"[e] line\n")  # EPIPE: SIGPIPE is ignored by Python, so this raises and is caught
+    assert console.broken and not console.enabled
+    console.write(b"[e] more\n")  # no exception
+    try:
+        stream.close()
+    except OSError:
+        pass

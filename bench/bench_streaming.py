@@ -1,16 +1,20 @@
 """Streaming throughput and memory: engine output through the Supervisor vs `gen | tee log`.
 
     .venv/bin/python bench/bench_streaming.py                    # 1M lines of ~100 bytes, 3 rounds
+    .venv/bin/python bench/bench_streaming.py --lines 2000000 --buffering block,line
     .venv/bin/python bench/bench_streaming.py --lines 10000000   # 10M lines: peak RSS of the supervisor
 
-The same generator (a Python script writing ~100-byte lines) feeds both:
-* tee:        sh -c 'python gen N | tee LOG >/dev/null'
+The same generator (a Python script writing ~100-byte lines) feeds both, started with the SAME
+environment (``PATH`` only, plus ``PYTHONUNBUFFERED=1`` for the line-buffered engine: one write per
+line, as a Python engine started from a shell that sets it would do):
+* tee:        gen | tee LOG >/dev/null, wired by this script; tee's own CPU time comes from wait4.
 * supervisor: a child process runs Supervisor([gen N]) with the console on /dev/null and the
-              engine's log file; time from start() until stop_all() returned; it also reports
-              its own peak RSS (VmHWM), i.e. the supervising process only.
+              engine's log file; time from start() until stop_all() returned; it reports its own
+              CPU time (all threads, not the engine) and peak RSS (VmHWM).
 Variants: no on_line; on_line with on_line_prefix=b"@tradeday " (what `tradeday run` uses);
 on_line for every line (no prefix).
-Target: supervisor wall time <= 1.5x tee's, in the same run; RSS < 80 MB.
+Targets: supervisor wall time <= 1.5x tee's; CPU <= 1.2x tee's for the block-buffered engine at 2M
+lines (issue 15); RSS < 80 MB.
 """
 from __future__ import annotations
 
@@ -45,20 +49,36 @@ def gen_argv(tmp: Path, lines: int) -> list[str]:
     return [sys.executable, str(script), str(lines)]
 
 
-def run_tee(tmp: Path, lines: int) -> float:
+def engine_env(buffering: str) -> dict[str, str]:
+    """The generator's environment, identical for tee and the supervisor."""
+    env = {"PATH": os.environ.get("PATH", "")}
+    if buffering == "line":
+        env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run_tee(tmp: Path, lines: int, buffering: str) -> tuple[float, float]:
+    """(wall seconds, tee's CPU seconds) for gen | tee LOG >/dev/null."""
     log = tmp / "tee.log"
-    command = " ".join(gen_argv(tmp, lines)) + f" | tee {log} >/dev/null"
     began = time.perf_counter()
-    subprocess.run(["sh", "-c", command], check=True)
+    gen = subprocess.Popen(gen_argv(tmp, lines), stdout=subprocess.PIPE, env=engine_env(buffering))
+    tee = subprocess.Popen(["tee", str(log)], stdin=gen.stdout, stdout=subprocess.DEVNULL)
+    assert gen.stdout is not None
+    gen.stdout.close()  # tee holds the read end now
+    _, status, usage = os.wait4(tee.pid, 0)
+    tee.returncode = os.waitstatus_to_exitcode(status)
+    gen.wait()
     took = time.perf_counter() - began
+    assert tee.returncode == 0 and gen.returncode == 0
     assert log.stat().st_size > lines * 90
     log.unlink()
-    return took
+    return took, usage.ru_utime + usage.ru_stime
 
 
-def run_supervisor_child(tmp: Path, lines: int, variant: str) -> dict:
+def run_supervisor_child(tmp: Path, lines: int, variant: str, buffering: str) -> dict:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", str(lines), "--tmp", str(tmp), "--variant", variant],
+        [sys.executable, __file__, "--child", str(lines), "--tmp", str(tmp), "--variant", variant,
+         "--buffering", buffering],
         check=True,
         capture_output=True,
         text=True,
@@ -79,7 +99,7 @@ def peak_rss_mb() -> float:
     return peak / 1024 / 1024 if sys.platform == "darwin" else peak / 1024
 
 
-def child(lines: int, tmp: Path, variant: str) -> None:
+def child(lines: int, tmp: Path, variant: str, buffering: str) -> None:
     """The supervising process: one engine, console to /dev/null, log file on disk."""
     from datetime import datetime, timedelta
 
@@ -90,7 +110,7 @@ def child(lines: int, tmp: Path, variant: str) -> None:
         name="gen",
         argv=gen_argv(tmp, lines),
         cwd=tmp,
-        env={"PATH": os.environ.get("PATH", "")},
+        env=engine_env(buffering),
         log_file=log,
         restart="never",
         start_secs=0.1,
@@ -112,10 +132,13 @@ def child(lines: int, tmp: Path, variant: str) -> None:
     with open(os.devnull, "wb") as console:
         sup = Supervisor([spec], console=console, **kwargs)
         began = time.perf_counter()
+        cpu_began = resource.getrusage(resource.RUSAGE_SELF)
         sup.start()
         reason = sup.run_until(datetime.now(UTC) + timedelta(hours=1), threading.Event())
         sup.stop_all()
         took = time.perf_counter() - began
+        cpu_end = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (cpu_end.ru_utime - cpu_began.ru_utime) + (cpu_end.ru_stime - cpu_began.ru_stime)
     status = sup.snapshot()[0]
     size = log.stat().st_size
     log.unlink()
@@ -123,6 +146,7 @@ def child(lines: int, tmp: Path, variant: str) -> None:
         json.dumps(
             {
                 "seconds": took,
+                "cpu_seconds": cpu,
                 "reason": reason,
                 "lines_total": status.lines_total,
                 "log_bytes": size,
@@ -137,35 +161,39 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--variants", default="plain,prefix,every-line")
+    parser.add_argument("--buffering", default="block,line", help="engine stdout: block, line or both")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--tmp", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--variant", default="plain", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        child(args.child, args.tmp, args.variant)
+        child(args.child, args.tmp, args.variant, args.buffering)
         return
     variants = args.variants.split(",")
+    print(f"{args.lines:,} lines of ~100 bytes, {args.rounds} rounds, best of each (cpu count {os.cpu_count()})")
     with tempfile.TemporaryDirectory(prefix="tradeday-bench-") as name:
         tmp = Path(name)
-        tee_times: list[float] = []
-        results: dict[str, list[dict]] = {v: [] for v in variants}
-        for _ in range(args.rounds):  # interleaved, so machine load hits both alike
-            tee_times.append(run_tee(tmp, args.lines))
+        for buffering in args.buffering.split(","):
+            tee_runs: list[tuple[float, float]] = []
+            results: dict[str, list[dict]] = {v: [] for v in variants}
+            for _ in range(args.rounds):  # interleaved, so machine load hits both alike
+                tee_runs.append(run_tee(tmp, args.lines, buffering))
+                for variant in variants:
+                    result = run_supervisor_child(tmp, args.lines, variant, buffering)
+                    assert result["lines_total"] == args.lines, result
+                    results[variant].append(result)
+            tee_wall = min(w for w, _ in tee_runs)
+            tee_cpu = min(c for _, c in tee_runs)
+            print(f"{buffering}-buffered engine (same environment on both sides):")
+            print(f"  gen | tee log >/dev/null      wall {tee_wall:6.2f} s            cpu {tee_cpu:6.2f} s")
             for variant in variants:
-                result = run_supervisor_child(tmp, args.lines, variant)
-                assert result["lines_total"] == args.lines, result
-                results[variant].append(result)
-    tee_best = min(tee_times)
-    print(f"{args.lines:,} lines of ~100 bytes, {args.rounds} rounds, best of each (cpu count {os.cpu_count()})")
-    print(f"  gen | tee log >/dev/null      {tee_best:6.2f} s   (all: {', '.join(f'{t:.2f}' for t in tee_times)})")
-    for variant in variants:
-        best = min(r["seconds"] for r in results[variant])
-        every = ", ".join(f"{r['seconds']:.2f}" for r in results[variant])
-        peak = max(r["maxrss_mb"] for r in results[variant])
-        print(
-            f"  supervisor [{variant:10s}]     {best:6.2f} s   {best / tee_best:4.2f}x tee   peak RSS {peak:5.1f} MB"
-            f"   (all: {every})"
-        )
+                wall = min(r["seconds"] for r in results[variant])
+                cpu = min(r["cpu_seconds"] for r in results[variant])
+                peak = max(r["maxrss_mb"] for r in results[variant])
+                print(
+                    f"  supervisor [{variant:10s}]     wall {wall:6.2f} s {wall / tee_wall:4.2f}x   "
+                    f"cpu {cpu:6.2f} s {cpu / tee_cpu:4.2f}x   peak RSS {peak:5.1f} MB"
+                )
 
 
 if __name__ == "__main__":

@@ -129,13 +129,21 @@ def sigterm_to_supervisor(tmp: Path, kind: str, stop_timeout: float) -> float:
     proc.send_signal(signal.SIGTERM)
     alive = list(pids)
     while alive:
-        alive = [p for p in alive if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+        alive = [p for p in alive if _running(p)]
         if time.monotonic() - began > stop_timeout + 10:
             raise RuntimeError(f"processes survived: {alive}")
         time.sleep(0.005)
     took = time.monotonic() - began
     proc.wait(10)
     return took
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie. The process can exit between any two calls, so ask once."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def scheduled_stop(tmp: Path) -> tuple[float, float]:

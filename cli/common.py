@@ -35,22 +35,63 @@ ConfigOpt = Annotated[
     typer.Option("--config", "-c", help="Config file (default: $TRADEDAY_CONFIG, else configs/dev.yaml)",
                  show_default=False),
 ]
-ModeOpt = Annotated[ModeChoice | None, typer.Option("--mode", help="paper or live (paper is the default)")]
-LogLevelOpt = Annotated[LogLevel, typer.Option("--log-level", help="Log level", case_sensitive=False)]
+def _mode_choice(value: str | ModeChoice) -> ModeChoice:
+    """--mode, with the modes and the closest one named when it is mistyped."""
+    if isinstance(value, ModeChoice):
+        return value
+    try:
+        return ModeChoice(value)
+    except ValueError:
+        from core.suggest import close_matches
+
+        near = close_matches(value, [m.value for m in ModeChoice], ignore_case=True)
+        raise typer.BadParameter(f"{value!r} is not one of paper, live"
+                                 + (f"; did you mean {near[0]}?" if near else "")) from None
+
+
+ModeOpt = Annotated[ModeChoice | None, typer.Option("--mode", help="paper or live (paper is the default)",
+                                                    parser=_mode_choice, metavar="paper|live")]
+
+
+def _apply_log_level(ctx: typer.Context, value: LogLevel) -> LogLevel:
+    """--log-level takes effect as it is parsed, so that every command honours it, including
+    those whose body never mentions logging (README: every command takes it)."""
+    if not ctx.resilient_parsing:  # shell completion parses without running anything
+        import logging
+
+        setup_logging(value)
+        logging.getLogger("tradeday.cli").debug("%s: log level %s", ctx.command_path, value.value)
+    return value
+
+
+LogLevelOpt = Annotated[LogLevel, typer.Option("--log-level", help="Log level", case_sensitive=False,
+                                               callback=_apply_log_level)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines")]
 
 
-def load(config_path: Path | None, *, record: bool = True) -> TradedayConfig:
-    """Load the config for a command; print its warnings (typos) on stderr."""
-    from session.config import load_config
+def load(config_path: Path | None, *, record: bool = False) -> TradedayConfig:
+    """Load the config for a command; print its warnings (typos) on stderr.
 
-    config = load_config(config_path, record=record)
+    Loading writes nothing. ``record=True`` also keeps the version in the config history
+    where it can; when it cannot, that is one more warning line, never an error.
+    """
+    from session.config import load_config, record_history
+
+    config = load_config(config_path)
     for warning in config.warnings:
         err(f"warning: {warning}")
+    from session.file_policy import apply_file_policy
+
+    for warning in apply_file_policy(config):  # paths.group; nothing without it
+        err(f"warning: {warning}")
+    if record:
+        problem = record_history(config)
+        if problem:
+            err(f"warning: {problem}")
     return config
 
 
-_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits: \d would also match ２ or ٢
 
 
 def parse_date(value: str, option: str) -> date:

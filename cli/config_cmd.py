@@ -3,17 +3,18 @@ from __future__ import annotations
 
 import typer
 
-from cli.common import ConfigOpt, JsonOpt, out, print_json, print_table
+from cli.common import ConfigOpt, JsonOpt, LogLevel, LogLevelOpt, out, print_json, print_table
 
 app = typer.Typer(help="Validate, show and compare configuration versions.", no_args_is_help=True)
 
 
 @app.command("validate")
-def validate(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+def validate(config: ConfigOpt = None, json_out: JsonOpt = False, log_level: LogLevelOpt = LogLevel.WARNING) -> None:
     """Load and validate the config; exit 0 when valid, 3 when not."""
     from cli.common import load
 
-    cfg = load(config)
+    # A valid config is valid even where its version cannot be recorded: that is a warning.
+    cfg = load(config, record=True)
     if json_out:
         print_json({"ok": True, "config": str(cfg.path), "sha256": cfg.sha256, "warnings": cfg.warnings})
     else:
@@ -22,7 +23,7 @@ def validate(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
 
 
 @app.command("show")
-def show(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+def show(config: ConfigOpt = None, json_out: JsonOpt = False, log_level: LogLevelOpt = LogLevel.WARNING) -> None:
     """Print the effective config with defaults filled in and secrets masked."""
     import yaml
 
@@ -39,7 +40,7 @@ def show(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
 
 
 @app.command("history")
-def history(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+def history(config: ConfigOpt = None, json_out: JsonOpt = False, log_level: LogLevelOpt = LogLevel.WARNING) -> None:
     """List the config versions kept under {artifacts}/config-history/."""
     from cli.common import load
     from session.config_history import ConfigHistory
@@ -65,13 +66,14 @@ def diff(
     a: str = typer.Argument(..., help="A version hash prefix (see `config history`) or a YAML file"),
     b: str = typer.Argument(..., help="Another version hash prefix or YAML file"),
     config: ConfigOpt = None,
+    log_level: LogLevelOpt = LogLevel.WARNING,
 ) -> None:
     """Show what changed between two config versions (secrets masked)."""
     from cli.common import load
     from session.config import masked_diff
     from session.config_history import ConfigHistory
 
-    cfg = load(config, record=False)
+    cfg = load(config)
     lines = masked_diff(ConfigHistory(cfg.config_history_dir), a, b)
     if not lines:
         out("no differences")

@@ -36,8 +36,16 @@ def eod(
         if not json_out:
             out(f"end of day {start.date} ({start.mode}, {start.calendar})")
 
-    outcome = run_eod_by_hand(cfg, request, on_start=started,
-                              on_step=None if json_out else (lambda s: out(step_line(s))))
+    from session.supervisor.signals import Interrupted
+
+    try:
+        outcome = run_eod_by_hand(cfg, request, on_start=started,
+                                  on_step=None if json_out else (lambda s: out(step_line(s))))
+    except Interrupted as exc:  # SIGTERM/SIGINT/SIGHUP: the step's processes are stopped
+        from cli.common import err
+
+        err(f"tradeday: {exc}; its processes were stopped and no report was written")
+        raise typer.Exit(exc.exit_code) from None
     _print_outcome(outcome, json_out)
     raise typer.Exit(outcome.exit_code)
 

@@ -9,6 +9,8 @@ from cli import (
     calendar_cmd,
     config_cmd,
     eod_cmd,
+    init_cmd,
+    logs_cmd,
     notify_cmd,
     precheck_cmd,
     report_cmd,
@@ -17,11 +19,18 @@ from cli import (
     status_cmd,
 )
 
+# -h as well as --help, on every command: sub-apps get it from add_typer below, and click hands
+# the root's context settings down to every subcommand's context.
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
 app = typer.Typer(
     name="tradeday",
     help="Run an algorithmic trader's market day: prechecks, engines, end of day, reports.",
     no_args_is_help=True,
-    add_completion=False,
+    context_settings=CONTEXT,
+    # --install-completion / --show-completion: typer.main imports its completion code anyway,
+    # so this adds two options, not start-up time (bench/bench_startup.py).
+    add_completion=True,
     # Tracebacks are printed by main() below, redacted; Typer's pretty printer could show
     # local variables (secrets) and would bypass the redactor.
     pretty_exceptions_enable=False,
@@ -48,22 +57,26 @@ def _root(
     """Run an algorithmic trader's market day: prechecks, engines, end of day, reports."""
 
 
-app.command("calendar", help=calendar_cmd.__doc__)(calendar_cmd.calendar)
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(notify_cmd.app, name="notify")
+app.add_typer(calendar_cmd.app, name="calendar", context_settings=CONTEXT)
+app.add_typer(config_cmd.app, name="config", context_settings=CONTEXT)
+app.add_typer(notify_cmd.app, name="notify", context_settings=CONTEXT)
+app.command("init", help=init_cmd.__doc__)(init_cmd.init)
 app.command("precheck", help=precheck_cmd.__doc__)(precheck_cmd.precheck)
 app.command("run", help=run_cmd.__doc__)(run_cmd.run)
 app.command("status", help=status_cmd.__doc__)(status_cmd.status)
 app.command("eod", help=eod_cmd.__doc__)(eod_cmd.eod)
 app.command("report", help=report_cmd.__doc__)(report_cmd.report)
 app.command("schedule", help=schedule_cmd.__doc__)(schedule_cmd.schedule)
+app.command("logs", help=logs_cmd.__doc__)(logs_cmd.logs)
 
 
 
 def main(argv: list[str] | None = None) -> None:
     from core.errors import TradedayError
     from core.exitcodes import ExitCode
+    from core.fileperms import use_private_umask
 
+    use_private_umask()  # before anything is written: files 0600, folders 0700 (README "Security")
     try:
         app(args=argv, prog_name="tradeday")
     except TradedayError as exc:

@@ -1,12 +1,15 @@
 """Is everything ready for today's session? Exit 0 ready, 1 a check failed, 3 config invalid."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.common import ConfigOpt, JsonOpt, LogLevel, LogLevelOpt, ModeOpt
 from session.checks.render import render_report
+
+if TYPE_CHECKING:
+    from session.checks import PrecheckReport
 
 OnlyOpt = Annotated[list[str] | None, typer.Option("--only", help="Run only these checks (repeat or comma-separate)")]
 TagOpt = Annotated[list[str] | None, typer.Option(
@@ -15,6 +18,8 @@ TagOpt = Annotated[list[str] | None, typer.Option(
 SkipOpt = Annotated[list[str] | None, typer.Option("--skip", help="Skip these checks (repeat or comma-separate)")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Warnings fail too")]
 NotifyTestOpt = Annotated[bool, typer.Option("--notify-test", help="Send a test message through every channel")]
+QuietOpt = Annotated[bool, typer.Option(
+    "--quiet", help="Print only warnings and errors, one line each; nothing when all is well (cron mails any output)")]
 
 
 def split_names(values: list[str] | None) -> list[str]:
@@ -29,6 +34,7 @@ def precheck(
     skip: SkipOpt = None,
     strict: StrictOpt = False,
     notify_test: NotifyTestOpt = False,
+    quiet: QuietOpt = False,
     json_out: JsonOpt = False,
     log_level: LogLevelOpt = LogLevel.WARNING,
 ) -> None:
@@ -39,10 +45,30 @@ def precheck(
     from session.modes import resolve_mode
 
     setup_logging(log_level)
+    if quiet:
+        from core.logsetup import quiet_console
+
+        quiet_console()
     cfg = load(config)
     effective = resolve_mode(cfg.mode, mode.value if mode else None, require_confirmation=False,
                              config_label=str(cfg.path))
     report = run_precheck(cfg, effective, only=split_names(only), skip=split_names(skip), tags=split_names(tag),
                           strict=strict, notify_test=notify_test)
-    render_report(report, as_json=json_out)
+    if quiet and not json_out:
+        _render_problems(report)
+    else:
+        render_report(report, as_json=json_out)
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.PRECHECK_FAILED)
+
+
+def _render_problems(report: PrecheckReport) -> None:
+    """--quiet: one stderr line per warning or error that is not silenced; nothing if none."""
+    from cli.common import err
+
+    problems = [r for r in report.results if r.level.name != "INFO" and not r.silenced]
+    for r in problems:
+        err(f"precheck {r.level.name} {r.id}: {r.message}" + (f" (hint: {r.hint})" if r.hint else ""))
+    if problems:
+        failing = len(report.failures())
+        err(f"{'NOT READY' if failing else 'READY'}: {failing} failing, "
+            f"{sum(1 for r in problems if r.level.name == 'WARNING')} warning(s)")

@@ -55,7 +55,17 @@ def report(
         force=force, with_analytics=with_analytics, carry=not no_carry,
     )
     cfg = load(config)
-    outcome = run_report(cfg, request, on_event=lambda event: _print_event(event, json_out))
+    from session.supervisor.signals import Interrupted, interrupt_on_stop_signals
+
+    try:
+        # A stop signal stops the step that runs (a hook's process group included): exit 128 + it.
+        with interrupt_on_stop_signals():
+            outcome = run_report(cfg, request, on_event=lambda event: _print_event(event, json_out))
+    except Interrupted as exc:
+        from cli.common import err
+
+        err(f"tradeday: {exc}; its processes were stopped and the report of that day was not written")
+        raise typer.Exit(exc.exit_code) from None
     if json_out:
         print_json(outcome.to_json())
     raise typer.Exit(outcome.exit_code)

@@ -17,7 +17,9 @@ def run(
     no_eod: Annotated[bool, typer.Option("--no-eod", help="Skip the end of day")] = False,
     start_now: Annotated[bool, typer.Option("--start-now", help="Do not wait for the calendar; start now")] = False,
     duration: Annotated[str | None, typer.Option("--duration", help="Bound the session, e.g. 30s, 5m")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="Keep engine output off the console (cron mail)")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", help="Print only warnings and errors (cron mails any output); engine output, INFO lines "
+                        "and report paths go to the logs")] = False,
     confirm_live: Annotated[bool, typer.Option("--confirm-live", help="Required to trade live")] = False,
     forever: Annotated[bool, typer.Option("--forever", help="After a session, sleep until the next one")] = False,
     json_out: JsonOpt = False,
@@ -31,6 +33,10 @@ def run(
     from session.modes import resolve_mode
 
     setup_logging(log_level)
+    if quiet:
+        from core.logsetup import quiet_console
+
+        quiet_console()  # WARNING and above still print: cron mails only what needs a person
     seconds = None
     if duration is not None:
         try:

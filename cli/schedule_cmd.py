@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import ConfigOpt, JsonOpt
+from cli.common import ConfigOpt, JsonOpt, LogLevel, LogLevelOpt
 
 
 class Target(str, enum.Enum):
@@ -31,6 +31,7 @@ def schedule(
     output: OutputOpt = None,
     start: FromOpt = None,
     json_out: JsonOpt = False,
+    log_level: LogLevelOpt = LogLevel.WARNING,
 ) -> None:
     """Print what to install to start tradeday daily: a cron line, a systemd timer, or a Windows task."""
     from cli.common import load, out, parse_date, print_json

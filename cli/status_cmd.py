@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.common import ConfigOpt, JsonOpt, out, print_json, print_table
+from cli.common import ConfigOpt, JsonOpt, LogLevel, LogLevelOpt, out, print_json, print_table
 
 if TYPE_CHECKING:
     from session.run_status import RunStatus
@@ -15,6 +15,7 @@ def status(
     config: ConfigOpt = None,
     day: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default: today, market time)")] = None,
     json_out: JsonOpt = False,
+    log_level: LogLevelOpt = LogLevel.WARNING,
 ) -> None:
     """Show the state of today's (or a given day's) run, and whether its orchestrator is still alive."""
     from cli.common import load, parse_date
@@ -35,8 +36,15 @@ def _render(result: RunStatus) -> None:
         return
     orch = state.get("orchestrator", {})
     who = f"pid {orch.get('pid')} {'alive' if result.alive else 'not running'}"
-    out(f"{result.date} {state.get('calendar')} mode {state.get('mode')}: phase {state.get('phase')} ({who})"
+    runs = result.runs
+    which = f" run {len(runs)} of {len(runs)}" if len(runs) > 1 else ""
+    out(f"{result.date} {state.get('calendar')} mode {state.get('mode')}{which}: phase {state.get('phase')} ({who})"
         + (f", exit {state['exit_code']}" if state.get("exit_code") is not None else ""))
+    for run in runs[:-1]:
+        code = run.get("exit_code")
+        out(f"  earlier: run {run.get('run')} pid {(run.get('orchestrator') or {}).get('pid')} "
+            f"started {run.get('started_at')}: phase {run.get('phase')}"
+            + (f", exit {code}" if code is not None else ", did not finish"))
     if result.stale:
         out(f"STALE: the recorded orchestrator (pid {orch.get('pid')}) is gone but the run never finished; "
             "engines may need checking")

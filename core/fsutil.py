@@ -7,6 +7,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from core.fileperms import widened
+
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> Path:
     """Write ``data`` to ``path`` via a temp file in the same folder, fsync, rename."""
@@ -18,8 +20,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int |
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        # mkstemp made it 0600; a shared group (core.fileperms) adds its read bit.
+        os.chmod(tmp, widened(0o600 if mode is None else mode))
         os.replace(tmp, target)
     except BaseException:
         try:

@@ -41,6 +41,10 @@ class Redactor:
         if secret and len(secret) >= 4:
             self._secrets.add(secret)
 
+    def copy(self) -> Redactor:
+        """A redactor that knows these secrets, to add more for one output only."""
+        return Redactor(self._secrets)
+
     def __bool__(self) -> bool:
         return bool(self._secrets)
 

@@ -188,6 +188,11 @@ def write_atomically(path: Path, data: dict[str, Any]) -> None:
             fh.write("\n")
             fh.flush()
             os.fsync(fh.fileno())
+        # mkstemp makes it 0600 whatever the umask: give it what the umask allows (tradeday
+        # runs hooks with umask 077, or 027 with paths.group so that the group can read).
+        umask = os.umask(0o077)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         try:

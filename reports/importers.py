@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from reports.journal import Fill, JournalError
+from reports.journal import EXACT, Fill, JournalError, number_problem
 
 IMPORT_FORMATS: tuple[str, ...] = ("kite-tradebook", "ibkr-flex")
 DEFAULT_STRATEGY = "imported"
@@ -159,17 +159,17 @@ def read_ibkr_flex(
         if side_text and side_text != side:
             raise JournalError(f"{where} Quantity: {rec['Quantity']!r} disagrees with Buy/Sell {side_text}",
                                hint="IBKR writes sells with a negative quantity; the export looks edited")
-        quantity = abs(qty_signed)
+        quantity = qty_signed.copy_abs()  # exact (abs() rounds to the context's 28 digits)
         multiplier_text = rec.get("Multiplier", "").strip()
         if multiplier_text:
             multiplier = _number(rec, "Multiplier", where)
             if multiplier != 1:
-                quantity *= multiplier
+                quantity = EXACT.multiply(quantity, multiplier)
         commission = _number(rec, "IBCommission", where, allow_negative=True) if rec.get("IBCommission", "").strip() else Decimal(0)
-        fees = -commission
+        fees = commission.copy_negate()
         if fees < 0:
             # A rebate. The journal has no negative fees: leave it out and say so.
-            rebate_total += -fees
+            rebate_total = EXACT.subtract(rebate_total, fees)
             fees = Decimal(0)
         when = _ibkr_time(rec, tz, where)
         currency = rec.get("CurrencyPrimary", "").strip()
@@ -346,6 +346,9 @@ def _number(rec: Mapping[str, str], column: str, where: str, *, allow_negative: 
         raise JournalError(f"{where} {column}: {rec.get(column)!r} is not a number") from None
     if not value.is_finite() or (value < 0 and not allow_negative):
         raise JournalError(f"{where} {column}: {rec.get(column)!r} must be a number >= 0")
+    problem = number_problem(value)
+    if problem is not None:
+        raise JournalError(f"{where} {column}: {problem}")
     return value
 
 
@@ -357,6 +360,9 @@ def _api_number(value: Any, where: str) -> Decimal:
         raise JournalError(f"{where}: {value!r} is not a number") from None
     if not d.is_finite() or d < 0:
         raise JournalError(f"{where}: {value!r} must be a number >= 0")
+    problem = number_problem(d)
+    if problem is not None:
+        raise JournalError(f"{where}: {problem}")
     return d
 
 

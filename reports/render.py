@@ -14,12 +14,14 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from datetime import date as date_type
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import EodError
-from core.fsutil import atomic_write_bytes, atomic_write_text
+from reports.fileset import ReportWriteError, write_file_set  # noqa: F401  (ReportWriteError: re-exported)
+from reports.journal.scaled import EXACT, localcontext_of
+from reports.markdown_text import escape_markdown, finalize, md_code, md_filter
 
 if TYPE_CHECKING:
     import jinja2
@@ -137,7 +139,10 @@ def _session(session: Mapping[str, Any] | None) -> dict[str, Any] | None:
             "exit_code": e.get("exit_code"),
             "runtime_s": e.get("runtime_s"),
         })
-    return {"status": session.get("status"), "engines": engines}
+    out: dict[str, Any] = {"status": session.get("status"), "engines": engines}
+    if session.get("runs"):
+        out["runs"] = [dict(r) for r in session["runs"]]  # every run of the date (session/eod/sessions.py)
+    return out
 
 
 def _step(step: Mapping[str, Any]) -> dict[str, Any]:
@@ -180,30 +185,37 @@ def write_daily_report(
     html_path: str | os.PathLike[str] | None = None,
     chart: bool = True,
 ) -> dict[str, Path]:
-    """Write the JSON, the Markdown (and HTML), and the chart PNG beside the Markdown.
+    """Write the JSON, the Markdown (and HTML), and the chart PNG beside the Markdown, as a set.
 
-    Everything is rendered in memory first; a failing template raises
-    ReportRenderError before any file is touched. Returns {"json", "markdown", "html",
-    "chart"} -> path for what was written.
+    Everything is rendered in memory first (a failing template raises ReportRenderError
+    before any file is touched), then every file goes to a temporary name and only when all
+    are written are they renamed into place: a full disk (ReportWriteError, naming the file
+    and the errno) leaves the previous set as it was. Files of the set that are not part of
+    this one -- ``{md stem}.html`` without ``html_path``, ``{md stem}.png`` without a chart --
+    are removed, so the set never mixes two days' versions. Returns {"json", "markdown",
+    "html", "chart"} -> path for what was written.
     """
     from reports.chart import render_daily_chart
 
     md = Path(md_path)
     png = render_daily_chart(doc) if chart else None
-    chart_path = md.with_suffix(".png") if png is not None else None
-    chart_name = chart_path.name if chart_path is not None else None
+    chart_path = md.with_suffix(".png")
+    chart_name = chart_path.name if png is not None else None
     md_text = render_daily_markdown(doc, templates_dir=templates_dir, chart_name=chart_name)
     html_text = render_daily_html(doc, templates_dir=templates_dir, chart_name=chart_name) if html_path else None
-    written: dict[str, Path] = {}
-    if png is not None and chart_path is not None:
-        written["chart"] = atomic_write_bytes(chart_path, png)
-    written["json"] = atomic_write_text(json_path, dumps_report(doc))
-    written["markdown"] = atomic_write_text(md, md_text)
+    written: dict[str, Path] = {"json": Path(json_path), "markdown": md}
     if html_path is not None and html_text is not None:
-        written["html"] = atomic_write_text(html_path, html_text)
+        written["html"] = Path(html_path)
+    if png is not None:
+        written["chart"] = chart_path
+    contents = {written["json"]: dumps_report(doc).encode("utf-8"), md: md_text.encode("utf-8")}
+    if "html" in written and html_text is not None:
+        contents[written["html"]] = html_text.encode("utf-8")
+    if png is not None:
+        contents[chart_path] = png
+    write_file_set(contents, stale=[md.with_suffix(".html"), chart_path],
+                   hint=f"free space in {md.parent} (or fix its permissions), then run tradeday report {doc.get('date')}")
     return written
-
-
 
 
 def dumps_report(doc: Mapping[str, Any]) -> str:
@@ -231,7 +243,7 @@ def _json_default(value: Any) -> Any:
 def _render(template_name: str, context: Mapping[str, Any], templates_dir: str | os.PathLike[str] | None) -> str:
     import jinja2
 
-    env = _environment(templates_dir)
+    env = _environment(templates_dir, html=template_name.endswith((".html.j2", ".html")))
     try:
         template = env.get_template(template_name)
         origin = template.filename or template_name
@@ -264,7 +276,9 @@ def _template_line(exc: BaseException, template_name: str) -> int | None:
     return line
 
 
-def _environment(templates_dir: str | os.PathLike[str] | None) -> jinja2.Environment:
+def _environment(templates_dir: str | os.PathLike[str] | None, *, html: bool) -> jinja2.Environment:
+    """The Jinja environment of the HTML templates (autoescaped) or of the Markdown ones (every
+    printed value escaped for Markdown by reports.markdown_text.finalize)."""
     import jinja2
 
     loaders: list[jinja2.BaseLoader] = []
@@ -275,21 +289,22 @@ def _environment(templates_dir: str | os.PathLike[str] | None) -> jinja2.Environ
                                     hint="create it, or remove reports.templates_dir from the config")
         loaders.append(jinja2.FileSystemLoader(str(folder)))
     loaders.append(jinja2.PackageLoader("templates", ""))
+    options: dict[str, Any] = {"autoescape": True} if html else {"autoescape": False, "finalize": finalize}
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
-        # Markdown is not HTML: escaping would print &amp; into tables. HTML is escaped.
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "html"), default_for_string=False),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        **options,
     )
     env.filters.update({
         "money": format_money,
         "signed": lambda v, currency="": format_money(v, currency, signed=True),
         "percent": format_percent,
         "number": format_number,
-        "md": escape_markdown_cell,
+        "md": md_filter,
+        "md_code": md_code,
         "clock": format_clock,
         "duration": _format_duration,
     })
@@ -348,8 +363,8 @@ def format_clock(value: Any) -> str:
 
 
 def escape_markdown_cell(value: Any) -> str:
-    """Text safe inside a Markdown table cell (pipes and newlines would break the row)."""
-    return re.sub(r"\s*\n\s*", " ", str(value)).replace("|", "\\|")
+    """Text safe anywhere in a Markdown line, table cells included (see reports.markdown_text)."""
+    return escape_markdown(value)
 
 
 # ----------------------------------------------------------------- period reports
@@ -386,9 +401,25 @@ def build_period_report(daily_docs: Sequence[Mapping[str, Any]], period_label: s
 
 
 def _dec(value: Any) -> Decimal:
-    return Decimal(str(value)) if value is not None else Decimal(0)
+    """A daily report's figure as an exact Decimal (EodError for one no report holds)."""
+    if value is None:
+        return Decimal(0)
+    try:
+        d = Decimal(str(value))
+    except ArithmeticError:
+        d = Decimal("NaN")
+    if not d.is_finite() or not -400 < d.adjusted() < 400:  # a float's range, and then some
+        raise EodError(f"a daily report holds {str(value)[:40]!r} where a figure belongs",
+                       hint="the report is damaged: regenerate it with tradeday report DATE")
+    return d
 
 
+# The period's sums run in the journal's exact context (a day of 1e80 plus a day of 0.01 needs
+# 83 digits, the default context keeps 28); the average day, a division, rounds half to even.
+_AVERAGE = Context(prec=EXACT.prec, rounding=ROUND_HALF_EVEN)
+
+
+@localcontext_of(EXACT)
 def _period_days(docs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """One row per daily document (in date order), with the running total."""
     days: list[dict[str, Any]] = []
@@ -414,6 +445,7 @@ def _period_days(docs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return days
 
 
+@localcontext_of(EXACT)
 def _period_strategies(docs: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, list[float]]]:
     """Per strategy: the period's figures (best first), and its cumulative PnL after each day."""
     strategies: dict[str, dict[str, Any]] = {}
@@ -447,16 +479,17 @@ def _period_strategies(docs: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str
     return strat_rows, strategy_cum
 
 
+@localcontext_of(EXACT)
 def _period_summary(days: list[dict[str, Any]]) -> dict[str, Any]:
     total_trades = sum(d["trades"] for d in days)
     total_wins = sum(d["wins"] for d in days)
-    pnls = [Decimal(str(d["realized_pnl"])) for d in days]
+    pnls = [_dec(d["realized_pnl"]) for d in days]
     best = max(days, key=lambda d: d["realized_pnl"]) if days else None
     worst = min(days, key=lambda d: d["realized_pnl"]) if days else None
     return {
         "realized_pnl": float(sum(pnls, Decimal(0))),
-        "gross_pnl": float(sum((Decimal(str(d["gross_pnl"])) for d in days), Decimal(0))),
-        "fees": float(sum((Decimal(str(d["fees"])) for d in days), Decimal(0))),
+        "gross_pnl": float(sum((_dec(d["gross_pnl"]) for d in days), Decimal(0))),
+        "fees": float(sum((_dec(d["fees"]) for d in days), Decimal(0))),
         "trading_days": len(days),
         "trades": total_trades,
         "wins": total_wins,
@@ -464,11 +497,13 @@ def _period_summary(days: list[dict[str, Any]]) -> dict[str, Any]:
         "win_rate": round(total_wins / total_trades, 6) if total_trades else None,
         "best_day": {"date": best["date"], "realized_pnl": best["realized_pnl"]} if best else None,
         "worst_day": {"date": worst["date"], "realized_pnl": worst["realized_pnl"]} if worst else None,
-        "avg_daily_pnl": float((sum(pnls, Decimal(0)) / len(pnls)).quantize(Decimal("0.01"))) if pnls else None,
+        "avg_daily_pnl": float(_AVERAGE.quantize(_AVERAGE.divide(sum(pnls, Decimal(0)), len(pnls)), Decimal("0.01")))
+                         if pnls else None,
         "max_drawdown": float(_max_drawdown(pnls)),
     }
 
 
+@localcontext_of(EXACT)
 def _max_drawdown(pnls: list[Decimal]) -> Decimal:
     """The largest fall of the running total from its peak (the peak starts at 0)."""
     peak = Decimal(0)
@@ -502,18 +537,23 @@ def write_period_report(
     templates_dir: str | os.PathLike[str] | None = None,
     chart: bool = True,
 ) -> dict[str, Path]:
-    """``reports/weekly/2026-W47.md`` (+ ``.png`` beside it, + JSON if asked), atomically."""
+    """``reports/weekly/2026-W47.md`` (+ ``.png`` beside it, + JSON if asked), as one set
+    (see :func:`write_daily_report`; an old chart goes when there is none)."""
     from reports.chart import render_period_chart
 
     md = Path(md_path)
     png = render_period_chart(doc) if chart else None
-    chart_path = md.with_suffix(".png") if png is not None else None
+    chart_path = md.with_suffix(".png")
     text = render_period_markdown(doc, templates_dir=templates_dir,
-                                  chart_name=chart_path.name if chart_path is not None else None)
-    written: dict[str, Path] = {}
-    if png is not None and chart_path is not None:
-        written["chart"] = atomic_write_bytes(chart_path, png)
+                                  chart_name=chart_path.name if png is not None else None)
+    written: dict[str, Path] = {"markdown": md}
+    contents = {md: text.encode("utf-8")}
     if json_path is not None:
-        written["json"] = atomic_write_text(json_path, dumps_report(doc))
-    written["markdown"] = atomic_write_text(md, text)
+        written["json"] = Path(json_path)
+        contents[written["json"]] = dumps_report(doc).encode("utf-8")
+    if png is not None:
+        written["chart"] = chart_path
+        contents[chart_path] = png
+    write_file_set(contents, stale=[chart_path],
+                   hint=f"free space in {md.parent} (or fix its permissions), then run tradeday report --period")
     return written

@@ -1,4 +1,9 @@
-"""Config versioning: every config a command loads is kept by content SHA-256.
+"""Config versioning: every config that ``precheck``, ``run`` (and its hot reloads) and
+``config validate`` use is kept by content SHA-256.
+
+Loading a config never writes (a read-only or foreign artifacts folder must not break
+``status`` or ``config show``): the commands record once they know the folder is usable, and
+a failure to record is a warning (:func:`record_quietly`), never a crash.
 
 Layout under ``{artifacts}/config-history/``: ``{sha256}.yaml`` (the file exactly as loaded,
 mode 0600 because it may hold inline secrets) and ``index.json`` mapping each hash to when
@@ -50,8 +55,13 @@ class ConfigHistory:
     def _read_index(self) -> dict[str, Any]:
         try:
             data = json.loads(self.index_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # NotADirectory: a file in place of a folder
             return {}
+        except PermissionError:
+            raise ConfigError(
+                f"{self.index_path}: cannot read the config history (permission denied)",
+                hint=f"run as the owner of {self.folder}, or chown it to this user",
+            ) from None
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise ConfigError(
                 f"{self.index_path}: config history index is corrupt",
@@ -62,10 +72,10 @@ class ConfigHistory:
     def record(self, config: LoadedConfig) -> str:
         sha = config.sha256
         with self._lock():
+            index = self._read_index() if self.index_path.exists() else self._rebuilt_index()
             snapshot = self.folder / f"{sha}.yaml"
             if not snapshot.exists():
                 atomic_write_text(snapshot, config.text, mode=0o600)
-            index = self._read_index()
             entry = index.setdefault(sha, {"first_seen": _now(), "sources": []})
             entry["last_used"] = _now()
             source = str(config.path) if config.path else None
@@ -76,6 +86,16 @@ class ConfigHistory:
             entry["seq"] = 1 + max((int(e.get("seq", 0)) for e in index.values() if isinstance(e, dict)), default=0)
             atomic_write_json(self.index_path, index)
         return sha
+
+    def _rebuilt_index(self) -> dict[str, Any]:
+        """An index for the snapshots already here (an index moved aside after it broke):
+        each dated by its file, oldest first, its sources unknown."""
+        snapshots = sorted(self.folder.glob("*.yaml"), key=lambda p: p.stat().st_mtime)
+        index: dict[str, Any] = {}
+        for seq, snap in enumerate(snapshots, 1):
+            when = datetime.fromtimestamp(snap.stat().st_mtime, UTC).isoformat(timespec="seconds")
+            index[snap.stem] = {"first_seen": when, "last_used": when, "sources": [], "uses": 0, "seq": seq}
+        return index
 
     def versions(self) -> list[dict[str, Any]]:
         """Newest use first."""
@@ -99,3 +119,23 @@ class ConfigHistory:
             f"'{ref}' is neither a file nor a known config version",
             hint="list versions with: tradeday config history",
         )
+
+
+def record_quietly(config: LoadedConfig, folder: Path) -> str | None:
+    """Keep ``config`` in the history under ``folder``; return None, or the one-line warning
+    saying why it could not. Never raises: the history is a record, and a run or a hot
+    reload must not stop for it."""
+    from session.checks.filesystem import folder_problem
+
+    # The filesystem check's test: root could write a foreign folder, but must not.
+    unusable = folder_problem("config-history", folder)
+    if unusable is not None:
+        return f"cannot record the config version: {unusable.message}"
+    try:
+        ConfigHistory(folder).record(config)
+    except ConfigError as exc:  # a corrupt index: its message says what to do
+        return str(exc)
+    except Exception as exc:  # an unwritable, read-only or full folder, a lock timeout
+        reason = getattr(exc, "strerror", None) or exc.__class__.__name__
+        return f"cannot record the config version in {folder}: {reason}"
+    return None

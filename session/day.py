@@ -2,7 +2,13 @@
 
 Order matters and is the product's promise: live guard before anything, the single-instance
 lock, prechecks, wait for the open, supervise the engines until the close, stop them, the
-end of day, the final state. Signals at any point stop the engines the same way.
+end of day, the final state. Signals at any point stop what runs and exit 128 + the signal
+(session/supervisor/signals.py): the supervision loop and the wait for the open poll the stop
+flag; the prechecks and the end of day (hooks, report steps) are interrupted where they are.
+
+Clocks: the market's open and close are wall-clock moments (session/wallclock.py logs a jump);
+``--duration`` runs on the monotonic clock. Hot reload loads a changed config on a thread of its
+own (session/reload.py); the loop only applies a finished, validated result.
 """
 from __future__ import annotations
 
@@ -16,14 +22,24 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from core.exitcodes import ExitCode
-from session.state import Phase, StateFile, state_path
+from session.state import Phase, StateFile, earlier_runs, state_path
+from session.supervisor.signals import Interrupted, signal_name
+from session.wallclock import StopOrTime, WatchedClock
+from session.window import SessionWindow, late_start_text, plan_window
+
+__all__ = ["DayRun", "RunOptions", "SessionWindow", "engine_specs", "plan_window"]
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from session.calendar import MarketCalendar, SessionDay
     from session.config import TradedayConfig
+    from session.reload import ConfigWatcher
     from session.supervisor import EngineSpec, Supervisor
+    from session.supervisor.signals import StopSignals
 
 log = logging.getLogger("tradeday.run")
+
 
 @dataclass
 class RunOptions:
@@ -38,42 +54,6 @@ class RunOptions:
     forever: bool = False
     as_json: bool = False
     log_level: str = "INFO"
-
-
-@dataclass
-class SessionWindow:
-    """When to start and stop the engines for one day (all tz-aware)."""
-
-    start_at: datetime
-    stop_at: datetime | None  # None: until the engines finish or a signal
-    open: datetime  # the market open; with --start-now on a day without a session, the start
-    close: datetime | None  # None only with --start-now on a day without a session, without --duration
-
-
-def plan_window(day: SessionDay, now: datetime, *, start_before_open: float, stop_after_close: float,
-                start_now: bool, duration: float | None) -> SessionWindow | None:
-    """Pure: the session window for ``day`` seen at ``now``; None when there is nothing to run.
-
-    ``start_now`` skips the wait (a demo, a test, a manual run); ``duration`` bounds the
-    session from its start. A run started after the open starts at once; after the close
-    (plus ``stop_after_close``) there is nothing to do.
-    """
-    if start_now:
-        stop_at = now + timedelta(seconds=duration) if duration else None
-        if day.is_trading_day and day.close is not None:
-            day_stop = day.close + timedelta(seconds=stop_after_close)
-            if day_stop > now:
-                stop_at = min(stop_at, day_stop) if stop_at else day_stop
-        return SessionWindow(start_at=now, stop_at=stop_at, open=day.open or now, close=day.close or stop_at)
-    if not day.is_trading_day or day.open is None or day.close is None:
-        return None
-    stop_at = day.close + timedelta(seconds=stop_after_close)
-    if now >= stop_at:
-        return None
-    start_at = max(now, day.open - timedelta(seconds=start_before_open))
-    if duration:
-        stop_at = min(stop_at, start_at + timedelta(seconds=duration))
-    return SessionWindow(start_at=start_at, stop_at=stop_at, open=day.open, close=day.close)
 
 
 def engine_specs(config: TradedayConfig, mode: str, day: date, window: SessionWindow,
@@ -114,7 +94,10 @@ class DayRun:
         self.hub: Any = None
         self.supervisor: Supervisor | None = None
         self.state: StateFile | None = None
-        self._config_mtime = self._mtime()
+        self.signals: StopSignals | None = None
+        self.clock = WatchedClock()
+        self.watcher: ConfigWatcher | None = None
+        self._config_stamp = self._stamp()
 
     # --- notifications -------------------------------------------------------------------
 
@@ -132,17 +115,19 @@ class DayRun:
     # --- the loop over days ----------------------------------------------------------------
 
     def run(self) -> int:
+        from core.diskfaults import DISK_FAULTS
         from session.calendar import MarketCalendar
         from session.supervisor import install_stop_signals
 
-        restore = install_stop_signals(self.stop_requested, self.kill_now, self.signal_received)
+        restore = self.signals = install_stop_signals(self.stop_requested, self.kill_now, self.signal_received)
+        unsubscribe = DISK_FAULTS.subscribe(self._on_disk_full)  # any thread: notify only queues
         try:
             self._open_hub()
             if self.hub is not None:
                 self.hub.ping("start")
             code = ExitCode.OK
             while True:
-                cal = MarketCalendar.from_market_config(self.config.market)
+                cal = MarketCalendar.from_config(self.config)
                 code = self.run_one_day(cal)
                 if not self.options.forever or self.stop_requested.is_set() or code in (
                         ExitCode.PRECHECK_FAILED, ExitCode.LOCKED) or self.options.dry_run:
@@ -152,20 +137,45 @@ class DayRun:
                     break
                 # --start-now is for the session it started; later ones follow the calendar.
                 self.options.start_now = False
+            seen = len(self.signal_received)  # the day's work is done: a signal from now on is "DONE"
             if self.hub is not None:
                 self.hub.ping("success" if code == ExitCode.OK else "fail")
-            return int(code)
+            return int(self._flush_notifications(code, seen))
         finally:
+            if self.watcher is not None:
+                self.watcher.stop()
             if self.hub is not None:
                 self.hub.close(self.config.notifications.flush_timeout)
+            unsubscribe()
             restore()
 
     def _signal_exit_code(self) -> ExitCode:
-        import signal
+        """128 + the first stop signal: 143 SIGTERM, 130 SIGINT, 129 SIGHUP."""
+        return ExitCode(128 + self.signal_received[0]) if self.signal_received else ExitCode.SIGTERM
 
-        if self.signal_received and self.signal_received[0] == signal.SIGINT:
-            return ExitCode.SIGINT
-        return ExitCode.SIGTERM
+    def _raising(self) -> AbstractContextManager[None]:
+        """Signals raise Interrupted inside the block (prechecks, the end of day)."""
+        from contextlib import nullcontext
+
+        return self.signals.raising() if self.signals is not None else nullcontext()
+
+    def _flush_notifications(self, code: ExitCode, seen: int) -> ExitCode:
+        """DONE: send what is queued, for at most flush_timeout; a stop signal that arrives now
+        cuts the flush short (the rest goes to the outbox) and is the exit code."""
+        from session.finish import flush_notifications
+
+        hub, self.hub = self.hub, None
+        signum = flush_notifications(hub, self.config.notifications.flush_timeout, self.signal_received, seen)
+        if signum is None:
+            return code
+        if code not in (ExitCode.SIGINT, ExitCode.SIGTERM, ExitCode.SIGHUP):
+            code = ExitCode(128 + signum)
+        log.warning("%s while sending the last notifications: the unsent ones are kept in %s for the next run",
+                    signal_name(signum), self.config.outbox_path)
+        if self.state is not None:
+            self.state.update(exit_code=int(code), message=f"stopped by {signal_name(signum)} while sending the "
+                                                           "last notifications (kept in the outbox)")
+        return code
 
     def _sleep_until_next_session(self, cal: MarketCalendar) -> bool:
         """--forever: sleep until shortly before the next session that has not been run."""
@@ -185,9 +195,11 @@ class DayRun:
         log.info("--forever: next session opens %s; sleeping until %s", next_open.isoformat(), wake.isoformat())
         if self.state is not None:
             self.state.update(message=f"--forever: sleeping until {wake.isoformat()}")
-        if wake > now and not sleep_until(wake, self.stop_requested, step=1.0):
+        if wake > now and not sleep_until(wake, self.stop_requested, step=1.0, now=self.clock.now):
             log.info("--forever: stopped while sleeping")
             return False
+        # A new day is a new run: every key of the file applies, not only the reloadable ones.
+        self._config_stamp = self._stamp()
         self._reload_config()
         return True
 
@@ -199,23 +211,94 @@ class DayRun:
         now = datetime.now(UTC)
         today = cal.session(cal.today(now))
         self.last_day = today
+        from session.checks.filesystem import require_usable_folders
+
+        require_usable_folders(self.config)  # the lock and the log are written there: exit 1 if it cannot
         with acquire_day_lock(self.config.artifacts_dir, today.date):
             return self._run_locked(cal, today)
 
     def _run_locked(self, cal: MarketCalendar, today: SessionDay) -> ExitCode:
         from core.logsetup import setup_logging
-        from session.checks import run_precheck
 
         opts = self.options
         day = today.date
-        setup_logging(opts.log_level, self.config.logs_dir / day.isoformat() / "tradeday.log")
-        self.state = StateFile(state_path(self.config.artifacts_dir, day), day=day, mode=opts.mode,
-                               config_path=str(self.config.path), calendar=cal.name)
+        setup_logging(opts.log_level, self.config.logs_dir / day.isoformat() / "tradeday.log",
+                      max_bytes=self.config.session.log_max_size, backups=self.config.session.log_backups)
+        self._open_state(cal, day)
+        assert self.state is not None
         self.state.update(phase=Phase.PRE_MARKET, session={"open": _iso(today.open), "close": _iso(today.close)})
         log.info("tradeday run %s: %s, mode %s, config %s (sha256 %s)", day, cal.name, opts.mode,
                  self.config.path, self.config.sha256[:12])
+        try:
+            with self._raising():
+                precheck_code = self._precheck(cal, day)
+        except Interrupted as exc:
+            return self._interrupted(exc.signum, "during the prechecks (PRE_MARKET)", "no engine was started")
+        if precheck_code is not None:
+            return precheck_code
 
+        now = self.clock.now()
+        if opts.start_now:
+            # Asked for on the command line: with --quiet (cron) it is no news worth a mail.
+            log.log(logging.INFO if opts.quiet else logging.WARNING,
+                    "--start-now: not waiting for the calendar; the session starts now%s",
+                    f" for {opts.duration:g}s" if opts.duration else "")
+        window = plan_window(today, now, start_before_open=self.config.session.start_before_open,
+                             stop_after_close=self.config.session.stop_after_close, start_now=opts.start_now,
+                             duration=opts.duration)
+        if window is None:
+            return self._nothing_to_run(cal, today)
+        if window.start_at > now and not self._wait_for_start(window, cal):
+            code = self._signal_exit_code()
+            log.warning("interrupted while waiting for the open; no engine was started")
+            self.notify("interrupted", "WARNING", "tradeday interrupted", "stopped while waiting for the open")
+            self.state.update(phase=Phase.DONE, exit_code=code, message="interrupted while waiting")
+            return code
+        self._warn_if_late(today, cal)
+
+        engines_code = self._trade(day, window, cal.tz)
+        if self.stop_requested.is_set() and self.signal_received:
+            log.warning("interrupted: end of day skipped; run `tradeday eod` to produce the report")
+            self.notify("interrupted", "WARNING", "tradeday interrupted",
+                        "engines stopped after a signal; end of day skipped")
+            code = self._signal_exit_code()
+        else:
+            eod_code = ExitCode.OK
+            if not opts.no_eod and self.config.eod.enabled:
+                try:
+                    with self._raising():
+                        eod_code = self._end_of_day(day)
+                except Interrupted as exc:
+                    step = exc.step or "setup"
+                    return self._interrupted(exc.signum, f"during the end of day ({step} step)",
+                                             f"no report written; run `tradeday eod --date {day}` to finish it")
+            code = engines_code or eod_code
+        self.state.update(phase=Phase.DONE, exit_code=int(code))
+        log.info("tradeday run %s done: exit %d", day, int(code))
+        return code
+
+    def _open_state(self, cal: MarketCalendar, day: date) -> None:
+        """A new run in the day's record: earlier runs kept, a damaged file moved aside."""
+        path = state_path(self.config.artifacts_dir, day)
+        previous, aside = earlier_runs(path)
+        self.state = StateFile(path, day=day, mode=self.options.mode, config_path=str(self.config.path),
+                               calendar=cal.name, previous_runs=previous)
+        if aside is not None:
+            log.warning("the state file %s was damaged; moved it to %s and started a new record of the day",
+                        path, aside)
+        elif previous:
+            log.info("run %d of %s (earlier runs are kept in %s)", len(previous) + 1, day, path)
+
+    def _precheck(self, cal: MarketCalendar, day: date) -> ExitCode | None:
+        """Run the prechecks; an exit code to stop with (dry run, failure), or None to go on."""
+        from session.checks import run_precheck
+
+        opts = self.options
+        assert self.state is not None
         report = run_precheck(self.config, opts.mode, calendar=cal, start_now=opts.start_now, own_lock=True)
+        from session.guard import enforce_paper_live_guard  # an invariant: no checks.* setting turns it off
+
+        report = enforce_paper_live_guard(self.config, opts.mode, report)
         if opts.dry_run:
             from session.checks.render import render_report
 
@@ -238,53 +321,53 @@ class DayRun:
         if warned:
             self.notify("precheck_warned", "WARNING", f"precheck warnings for {day}",
                         "\n".join(f"{r.id}: {r.message}" for r in warned))
+        return None
 
-        now = datetime.now(UTC)
-        if opts.start_now:
-            log.warning("--start-now: not waiting for the calendar; the session starts now%s",
-                        f" for {opts.duration:g}s" if opts.duration else "")
-        window = plan_window(today, now, start_before_open=self.config.session.start_before_open,
-                             stop_after_close=self.config.session.stop_after_close, start_now=opts.start_now,
-                             duration=opts.duration)
-        if window is None:
-            if not today.is_trading_day:
-                why = f"holiday: {today.holiday}" if today.holiday else (
-                    "weekend" if day.weekday() >= 5 else "exchange closed")
-                msg = f"no session today ({day}, {why})"
-                self.notify("no_session", "INFO", msg, msg)
-            else:
-                msg = f"today's session is over (closed {today.close:%H:%M} {cal.timezone}); nothing to do"
-            log.info(msg)
-            self.state.update(phase=Phase.DONE, exit_code=0, message=msg)
-            return ExitCode.OK
+    def _nothing_to_run(self, cal: MarketCalendar, today: SessionDay) -> ExitCode:
+        assert self.state is not None
+        day = today.date
+        if not today.is_trading_day:
+            why = f"holiday: {today.holiday}" if today.holiday else (
+                "weekend" if day.weekday() >= 5 else "exchange closed")
+            msg = f"no session today ({day}, {why})"
+            self.notify("no_session", "INFO", msg, msg)
+        else:
+            msg = f"today's session is over (closed {today.close:%H:%M} {cal.timezone}); nothing to do"
+        log.info(msg)
+        self.state.update(phase=Phase.DONE, exit_code=0, message=msg)
+        return ExitCode.OK
 
-        if window.start_at > now:
-            from session.waiting import sleep_until
+    def _wait_for_start(self, window: SessionWindow, cal: MarketCalendar) -> bool:
+        """WAITING until the start, on the wall clock; False if a stop signal came first."""
+        from session.waiting import sleep_until
 
-            self.state.update(phase=Phase.WAITING, session={"start_at": _iso(window.start_at)})
-            log.info("waiting until %s (open %s)", window.start_at.astimezone(cal.tz).strftime("%H:%M:%S %Z"),
-                     _iso(window.open))
-            if not sleep_until(window.start_at, self.stop_requested, step=1.0):
-                code = self._signal_exit_code()
-                log.warning("interrupted while waiting for the open; no engine was started")
-                self.notify("interrupted", "WARNING", "tradeday interrupted", "stopped while waiting for the open")
-                self.state.update(phase=Phase.DONE, exit_code=code, message="interrupted while waiting")
-                return code
+        assert self.state is not None
+        self.state.update(phase=Phase.WAITING, session={"start_at": _iso(window.start_at)})
+        log.info("waiting until %s (open %s)", window.start_at.astimezone(cal.tz).strftime("%H:%M:%S %Z"),
+                 _iso(window.open))
+        return sleep_until(window.start_at, self.stop_requested, step=1.0, now=self.clock.now)
 
-        engines_code = self._trade(day, window, cal.tz)
-        interrupted = self.stop_requested.is_set() and bool(self.signal_received)
+    def _warn_if_late(self, today: SessionDay, cal: MarketCalendar) -> None:
+        """Loud when the engines start well after ``open - start_before_open`` (issue 12): cron
+        firing in the wrong timezone looks exactly like this, day after day."""
+        if self.options.start_now:
+            return
+        now = self.clock.now()
+        late = late_start_text(today, now, self.config.session.start_before_open, cal.tz)
+        if late is None:
+            return
+        title, text, fields = late
+        log.warning("%s", text)
+        self.notify("late_start", "WARNING", title, text, fields=fields)
 
-        eod_code = ExitCode.OK
-        if interrupted:
-            log.warning("interrupted: end of day skipped; run `tradeday eod` to produce the report")
-            self.notify("interrupted", "WARNING", "tradeday interrupted",
-                        "engines stopped after a signal; end of day skipped")
-        elif not opts.no_eod and self.config.eod.enabled:
-            eod_code = self._end_of_day(day)
-
-        code = self._signal_exit_code() if interrupted else (engines_code or eod_code)
-        self.state.update(phase=Phase.DONE, exit_code=int(code))
-        log.info("tradeday run %s done: exit %d", day, int(code))
+    def _interrupted(self, signum: int, where: str, consequence: str) -> ExitCode:
+        """A stop signal ended the run {where}: say so, record it, exit 128 + the signal."""
+        assert self.state is not None
+        code = ExitCode(128 + signum)
+        message = f"interrupted by {signal_name(signum)} {where}; {consequence}"
+        log.warning("%s", message)
+        self.notify("interrupted", "WARNING", "tradeday interrupted", message)
+        self.state.update(phase=Phase.DONE, exit_code=int(code), message=message)
         return code
 
     # --- trading ---------------------------------------------------------------------------
@@ -301,12 +384,20 @@ class DayRun:
         )
         assert self.state is not None
         self.state.update(phase=Phase.TRADING, session={"stop_at": _iso(window.stop_at)})
+        if self.config.path is not None:
+            from session.reload import ConfigWatcher
+
+            self.watcher = ConfigWatcher(self.config.path, self.config.config_history_dir,
+                                         baseline=self._config_stamp).start()
         try:
             return self._supervise(day, window, specs)
         finally:
             # Whatever happened above (a bug, an exception from a callback), no engine may be
             # left running unsupervised. stop_all() is idempotent.
             self.supervisor.stop_all(kill_now=self.kill_now)
+            if self.watcher is not None:
+                self.watcher.stop()
+                self.watcher = None
 
     def _supervise(self, day: date, window: SessionWindow, specs: list[EngineSpec]) -> ExitCode:
         assert self.supervisor is not None and self.state is not None
@@ -316,31 +407,39 @@ class DayRun:
         log.info("session started: %s; stopping at %s", names, stop_text)
         self.notify("session_started", "INFO", f"session started {day}", f"engines: {names}; stop at {stop_text}")
 
-        stop_at = window.stop_at
+        market_stop = window.market_stop  # the close (+ stop_after_close): the wall clock's
+        began = monotonic_time.monotonic()
+        duration_end = began + window.duration if window.duration else None  # --duration: monotonic
         heartbeat_every = self.config.session.heartbeat_interval
-        next_heartbeat = monotonic_time.monotonic() + heartbeat_every
-        outcome = "deadline"
+        next_heartbeat = began + heartbeat_every
+        reason = ""
         while True:
-            # Wake at least every 2 s to honour a hot reload or a heartbeat.
-            chunk_end = datetime.now(UTC) + timedelta(seconds=min(2.0, max(heartbeat_every, 0.5)))
-            if stop_at is not None:
-                chunk_end = min(chunk_end, stop_at)
-            outcome = self.supervisor.run_until(chunk_end, self.stop_requested)
-            if outcome in ("stopped", "all_finished"):
+            # Wake at least every 2 s to pick up a hot reload or write a heartbeat.
+            now = monotonic_time.monotonic()
+            chunk_end = now + min(2.0, max(heartbeat_every, 0.5))
+            if duration_end is not None:
+                chunk_end = min(chunk_end, duration_end)
+            self.clock.now()  # a wall-clock jump is logged (the close moved with it)
+            outcome = self.supervisor.run_until(market_stop, StopOrTime(self.stop_requested, chunk_end))
+            if self.stop_requested.is_set():
+                outcome = "stopped"
                 break
-            if stop_at is not None and datetime.now(UTC) >= stop_at:
-                outcome = "deadline"
+            if outcome == "all_finished":
+                break
+            if market_stop is not None and self.clock.now() >= market_stop:
+                outcome, reason = "deadline", "scheduled stop (market close)"
+                break
+            if duration_end is not None and monotonic_time.monotonic() >= duration_end:
+                outcome, reason = "deadline", f"scheduled stop (--duration {window.duration:g}s)"
                 break
             if monotonic_time.monotonic() >= next_heartbeat:
                 self._heartbeat()
                 heartbeat_every = self.config.session.heartbeat_interval
                 next_heartbeat = monotonic_time.monotonic() + heartbeat_every
-            new_stop = self._maybe_reload(window)
-            if new_stop is not None:
-                stop_at = new_stop
+            market_stop = self._apply_reload(window) or market_stop
 
-        reason = {"deadline": "scheduled stop (market close)", "stopped": "signal",
-                  "all_finished": "every engine finished"}[outcome]
+        if outcome != "deadline":
+            reason = {"stopped": "signal", "all_finished": "every engine finished"}[outcome]
         self.state.update(phase=Phase.STOPPING, message=f"stopping: {reason}")
         log.info("stopping engines: %s", reason)
         self.supervisor.stop_all(kill_now=self.kill_now)
@@ -371,6 +470,13 @@ class DayRun:
             self.hub.emit_message(msg)
         return True
 
+    def _on_disk_full(self, fault: Any) -> None:
+        """core.diskfaults: the first write of an episode failed (a full, failing or read-only disk)."""
+        self.notify("disk_full", "CRITICAL", f"disk {'full' if fault.full else 'failing'}: cannot write {fault.what}",
+                    f"{fault.path}: {fault.error}. Trading continues; engine output and log lines are dropped "
+                    "(counted) and the state file keeps its last good content until space returns.",
+                    fields={"path": fault.path, "error": fault.error}, key="disk_full")
+
     def _on_engine_event(self, engine: str, event: str, info: dict[str, Any]) -> None:
         detail = ", ".join(f"{k}={v}" for k, v in info.items())
         if event == "restarted":
@@ -395,55 +501,48 @@ class DayRun:
 
     # --- hot reload ------------------------------------------------------------------------
 
-    def _mtime(self) -> float | None:
-        try:
-            return self.config.path.stat().st_mtime if self.config.path else None
-        except OSError:
-            return None
+    def _stamp(self) -> Any:
+        from session.reload import file_stamp
 
-    def _maybe_reload(self, window: SessionWindow) -> datetime | None:
-        """Apply a changed config's safe keys; return a new stop time if it moved."""
-        mtime = self._mtime()
-        if mtime is None or mtime == self._config_mtime:
+        return file_stamp(self.config.path)
+
+    def _apply_reload(self, window: SessionWindow) -> datetime | None:
+        """Apply what the reload thread finished, if anything: the reloadable keys now, a
+        ``config_rejected`` event for the others. Returns a new market stop if it moved."""
+        change = self.watcher.take() if self.watcher is not None else None
+        if change is None:
             return None
-        self._config_mtime = mtime
-        old = self.config
-        if not self._reload_config():
+        if change.config is None:
+            log.error("config change rejected, keeping the running config: %s", change.error)
+            self.notify("config_rejected", "WARNING", "config change rejected", str(change.error))
             return None
         from session.engines import engine_policy
+        from session.reload import describe_rejected, plan_reload
 
-        new = self.config
+        plan = plan_reload(self.config, change.config)
+        if plan.rejected:
+            text = describe_rejected(plan.rejected)
+            log.warning("config change not applied: %s", text)
+            self.notify("config_rejected", "WARNING", "config change not applied", text,
+                        fields={"keys": ", ".join(plan.rejected)})
+        if not plan.applied:
+            return None
+        self.config = plan.merged
         assert self.supervisor is not None
-        changed = []
-        old_engines = {e.name: e for e in old.engines}
-        for e in new.engines:
-            before = old_engines.get(e.name)
-            if before is None:
-                log.warning("config reload: new engine %s needs a restart of tradeday to start", e.name)
-                continue
-            if (before.command, before.cwd, before.env) != (e.command, e.cwd, e.env):
-                log.warning("config reload: engine %s command/cwd/env changed; takes effect at the next start "
-                            "of tradeday (restart needed)", e.name)
-            policy = engine_policy(e)
-            if engine_policy(before) != policy:
-                self.supervisor.update_policy(e.name, **policy.changes())
-                changed.append(f"engines.{e.name} restart policy")
-        if new.session.heartbeat_interval != old.session.heartbeat_interval:
-            changed.append("session.heartbeat_interval")
-        if new.notifications != old.notifications and self.hub is not None:
+        for entry in plan.merged.engines:
+            if entry.name in plan.engines:
+                self.supervisor.update_policy(entry.name, **engine_policy(entry).changes())
+        if "notifications" in plan.applied and self.hub is not None:
             # Swap hubs and let the old one flush in the background: closing it here would
             # hold up supervision for its flush timeout.
             previous = self.hub
             self._open_hub()
             threading.Thread(target=previous.close, args=(2.0,), name="notify-close", daemon=True).start()
-            changed.append("notifications")
         new_stop = None
-        if new.session.stop_after_close != old.session.stop_after_close and window.close and not self.options.duration:
-            new_stop = window.close + timedelta(seconds=new.session.stop_after_close)
-            changed.append("session.stop_after_close")
-        if changed:
-            log.info("config reloaded (sha256 %s): applied %s", new.sha256[:12], ", ".join(changed))
-            self.notify("config_reloaded", "INFO", "config reloaded", "applied: " + ", ".join(changed))
+        if "session.stop_after_close" in plan.applied and window.market_stop is not None and window.close:
+            new_stop = window.close + timedelta(seconds=plan.merged.session.stop_after_close)
+        log.info("config reloaded (sha256 %s): applied %s", change.config.sha256[:12], ", ".join(plan.applied))
+        self.notify("config_reloaded", "INFO", "config reloaded", "applied: " + ", ".join(plan.applied))
         return new_stop
 
     def _reload_config(self) -> bool:
@@ -473,18 +572,21 @@ class DayRun:
         session_info = {
             "status": "completed",
             "engines": [s.to_json() for s in self.supervisor.snapshot()] if self.supervisor else [],
+            "runs": self.state.data.get("runs") or [],  # every run of the date, this one last
         }
         result = run_eod(self.config, day, EodOptions(
             mode=self.options.mode, analytics=not self.options.no_analytics,
             backtest=not self.options.no_backtest, session_info=session_info,
         ), hub=self.hub)
         for kind, path in result.report_paths.items():
-            sys.stdout.write(f"report ({kind}): {path}\n")
+            if self.options.quiet:
+                log.info("report (%s): %s", kind, path)  # --quiet: cron mails nothing on a clean day
+            else:
+                sys.stdout.write(f"report ({kind}): {path}\n")
         sys.stdout.flush()
         return ExitCode(result.exit_code)  # 0, or EOD_FAILED (the end of day's contract)
 
 
 def _iso(ts: datetime | None) -> str | None:
     return ts.isoformat() if ts else None
-
 

@@ -38,6 +38,21 @@ def command_env(base: Mapping[str, str], entry: EngineConfig | StepConfig) -> di
     return env
 
 
+def engine_base_env(config: TradedayConfig, environ: Mapping[str, str]) -> dict[str, str]:
+    """tradeday's environment as an engine inherits it: without the variables the config's
+    ``notifications`` section consumed (webhook URLs, bot tokens, SMTP passwords via ``${VAR}``).
+
+    Those are tradeday's secrets; an engine that prints its environment, or a crash dump of it,
+    must not leak them. ``engines[].env`` can pass one back explicitly. Broker variables
+    (``KITE_*``, ``IBKR_*``) always stay: the engine trades with them.
+    """
+    hidden = {name for name in config.notification_env_vars if not name.startswith(_BROKER_PREFIXES)}
+    return {k: v for k, v in environ.items() if k not in hidden}
+
+
+_BROKER_PREFIXES = ("KITE_", "IBKR_")
+
+
 def engine_policy(entry: EngineConfig) -> EnginePolicy:
     """The part of an engine's config entry that a hot reload applies to the running engine.
 
@@ -81,7 +96,7 @@ def engine_spec(
     if config.path is None:
         raise ValueError("engines need a config loaded from a file: its path is TRADEDAY_CONFIG")
     env = engine_environment(
-        command_env(environ, entry), mode=mode, config_path=config.path, day=day,
+        command_env(engine_base_env(config, environ), entry), mode=mode, config_path=config.path, day=day,
         open=session_open, close=session_close, engine=entry.name, journal=journal, heartbeat=heartbeat,
     )
     death_signal = int(getattr(signal, entry.parent_death_signal)) if entry.parent_death_signal else None
@@ -94,6 +109,8 @@ def engine_spec(
         heartbeat_file=heartbeat,
         stop_signal=int(getattr(signal, entry.stop_signal)),
         parent_death_signal=death_signal,
+        log_max_bytes=config.session.log_max_size,
+        log_backups=config.session.log_backups,
         **engine_policy(entry).changes(),
     )
 

@@ -4,12 +4,17 @@ The lock is a kernel ``flock`` (through filelock), so it dies with its holder: a
 run leaves the file behind but not the lock. The holder's pid is written beside it, in
 ``{day}.lock.pid``, for the error message and the precheck; the lock file itself stays
 empty because filelock owns it.
+
+Both files are 0600 like everything tradeday writes (0640 with ``paths.group``, see
+core/fileperms.py): a lock that anyone could open is one anyone could hold (``flock`` only
+needs a read descriptor), and that would block tomorrow's run.
 """
 from __future__ import annotations
 
 import errno
 import fcntl
 import os
+import stat
 import time
 from datetime import date
 from pathlib import Path
@@ -19,6 +24,7 @@ import filelock
 import psutil
 
 from core.errors import LockHeldError
+from core.fileperms import file_mode
 from core.fsutil import atomic_write_text
 
 # A `tradeday check` probing the lock holds it (shared) for microseconds; a run that
@@ -85,7 +91,8 @@ def acquire_day_lock(artifacts: Path, day: date) -> DayLock:
     path = lock_path(artifacts, day)
     path.parent.mkdir(parents=True, exist_ok=True)
     # thread_local=False: the lead may release from another thread than the one that acquired.
-    file_lock = filelock.FileLock(path, timeout=_ACQUIRE_TIMEOUT_SECONDS, thread_local=False)
+    # mode: filelock's default is 0644, whatever the umask says of it.
+    file_lock = filelock.FileLock(path, timeout=_ACQUIRE_TIMEOUT_SECONDS, thread_local=False, mode=file_mode())
     try:
         file_lock.acquire()
     except filelock.Timeout:
@@ -96,11 +103,22 @@ def acquire_day_lock(artifacts: Path, day: date) -> DayLock:
             hint=f"wait for it to finish or stop it; the lock is {path}",
         ) from None
     try:
+        _make_private(path)
         atomic_write_text(_pid_path(path), f"{os.getpid()}\n")
     except BaseException:
         file_lock.release(force=True)
         raise
     return DayLock(path, day, file_lock)
+
+
+def _make_private(path: Path) -> None:
+    """filelock sets the mode only on a file it creates; one left by an older version (0644)
+    is made private once we hold it. A file someone else owns is theirs to fix."""
+    try:
+        if stat.S_IMODE(path.stat().st_mode) != file_mode():
+            os.chmod(path, file_mode())
+    except PermissionError:
+        pass
 
 
 def lock_holder(artifacts: Path, day: date) -> int | None:

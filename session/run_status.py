@@ -19,13 +19,21 @@ class RunStatus:
     alive: bool  # the recorded orchestrator is still running
     stale: bool  # it is gone, but the run never finished (DONE or ERROR)
 
+    @property
+    def runs(self) -> list[dict[str, Any]]:
+        """Every run of the day, oldest first (the latest is also the top level of ``state``)."""
+        if self.state is None:
+            return []
+        return list(self.state.get("runs") or [self.state])  # a file from before `runs`: one run
+
     def to_json(self) -> dict[str, Any]:
-        return {"date": self.date.isoformat(), "state": self.state, "alive": self.alive, "stale": self.stale}
+        return {"date": self.date.isoformat(), "state": self.state, "alive": self.alive, "stale": self.stale,
+                "runs": self.runs}
 
 
 def run_status(config: TradedayConfig, day: date | None = None) -> RunStatus:
     """The run of ``day`` (default: today in the market's time zone, found without pandas for
-    the first-class calendars)."""
+    the first-class calendars). A damaged state file raises StateFileError (exit 1, naming it)."""
     from session.calendar import MarketCalendar
     from session.state import orchestrator_alive, read_state, state_path
 

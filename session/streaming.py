@@ -9,7 +9,10 @@ Design (measured in bench/bench_streaming.py):
   chunk share the timestamp of that read (they arrived together).
 * Each processed chunk is one ``write`` to the log file (unbuffered, like ``tee``) and one
   to the console, so a crash loses nothing already read and ``tail -f`` is prompt; there
-  is no user-space log buffer to flush.
+  is no user-space log buffer to flush. The log file (core/logfile.py) rotates by size and
+  never raises: on a full disk its lines are dropped and counted while the pipes keep being
+  drained and the console keeps going (a reader that stopped reading would block the
+  engine; one that closed its pipe would kill it with EPIPE).
 * Memory is bounded whatever the engine prints: a read never asks for more than
   ``MAX_LINE_BYTES + 1`` bytes minus the pending partial line, so a line longer than
   ``MAX_LINE_BYTES`` is split into pieces of that size and nothing grows without limit.
@@ -28,6 +31,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import BinaryIO
+
+from core.diskfaults import DISK_FAULTS, RETRY_SECONDS, DiskFaults
+from core.logfile import AppendFile, Gap
 
 MAX_LINE_BYTES = 64 * 1024
 # How long a reader waits for data before it looks at its stop flag again.
@@ -112,43 +118,47 @@ def console_safe(data: bytes) -> bytes:
 class EngineLog:
     """An engine's log file: timestamped lines, appended with one unbuffered write per chunk.
 
-    Shared by the engine's stdout and stderr readers and the supervisor's own notes, so
-    writes take a lock and each write holds whole lines.
+    Shared by the engine's stdout and stderr readers and the supervisor's own notes; the file
+    (core/logfile.AppendFile) takes a lock, so each write holds whole lines. It rotates at
+    ``max_bytes`` (0: never) keeping ``backups`` old files, and it never raises: on a full
+    disk the lines are dropped and counted, and the first write that works again is preceded
+    by a note of the gap.
     """
 
-    def __init__(self, path: Path, timestamps: TimestampFormatter) -> None:
+    def __init__(self, path: Path, timestamps: TimestampFormatter, *, max_bytes: int = 0, backups: int = 0,
+                 name: str | None = None, faults: DiskFaults = DISK_FAULTS, retry_seconds: float = RETRY_SECONDS,
+                 ) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # 0o600: engine logs can carry account ids and order details.
-        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self.name = name or self.path.stem
         self._timestamps = timestamps
-        self._lock = threading.Lock()
+        # 0o600 (AppendFile): engine logs can carry account ids and order details.
+        self._file = AppendFile(self.path, what=f"the engine log of {self.name}", max_bytes=max_bytes,
+                                backups=backups, gap_note=self._gap_note, faults=faults, retry_seconds=retry_seconds)
 
     def write_lines(self, complete: bytes, now: float | None = None) -> None:
         """``complete`` is one or more lines, each ending with ``\\n``."""
         if not complete:
             return
         stamp = self._timestamps.prefix(now)
-        self._write(stamp + complete[:-1].replace(b"\n", b"\n" + stamp) + b"\n")
+        self._file.write(stamp + complete[:-1].replace(b"\n", b"\n" + stamp) + b"\n")
 
     def note(self, text: str) -> None:
         """tradeday's own line in the engine log (start, exit, restart), marked ``### tradeday:``."""
         self.write_lines(f"### tradeday: {text}\n".encode("utf-8", errors="replace"))
 
-    def _write(self, data: bytes) -> None:
-        with self._lock:
-            if self._fd is None:
-                return
-            view = memoryview(data)
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
+    def _gap_note(self, gap: Gap) -> bytes:
+        since = self._timestamps.prefix(gap.since).decode("ascii").strip()
+        return self._timestamps.prefix() + (
+            f"### tradeday: {gap.bytes} bytes / {gap.lines} lines of engine output dropped "
+            f"{gap.fault.while_text()} (from {since}: {gap.fault.error})\n").encode("utf-8", errors="replace")
 
-    def close(self) -> None:
-        with self._lock:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
+    @property
+    def dropped_lines(self) -> int:
+        return self._file.dropped_lines
+
+    def close(self) -> Gap | None:
+        """Close the file; returns the lines dropped at the end that could not be noted in it."""
+        return self._file.close()
 
 
 class OutputCounters:
@@ -214,12 +224,41 @@ class PipeReader(threading.Thread):
         try:
             self._pump()
         except Exception:  # a reader must never take the supervisor down
-            _log.exception("reading output of engine %s failed", self._engine)
+            _log.exception("handling output of engine %s failed; its output is read and dropped from now on",
+                           self._engine)
+            # Closing the pipe here would kill the engine (EPIPE on its next write): keep
+            # draining it, as a broken console or a full disk must not stop trading.
+            self._discard()
         finally:
             try:
                 os.close(self._fd)
             except OSError:
                 pass
+
+    def _discard(self) -> None:
+        """Read the pipe to EOF (or until told to stop) and drop what comes; never raises."""
+        drained_after_stop = 0
+        try:
+            poller = select.poll()
+            poller.register(self._fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+            while drained_after_stop <= _DRAIN_LIMIT_BYTES:
+                stopping = self.stop_reading.is_set()
+                if not poller.poll(0 if stopping else _POLL_SECONDS * 1000):
+                    if stopping:
+                        return
+                    continue
+                try:
+                    data = os.read(self._fd, 65536)
+                except InterruptedError:
+                    continue
+                if not data:
+                    return
+                self.bytes_read += len(data)
+                self._counters.add(data.count(b"\n"), time.monotonic())
+                if stopping:
+                    drained_after_stop += len(data)
+        except Exception:
+            _log.exception("draining output of engine %s failed", self._engine)
 
     def _pump(self) -> None:
         fd = self._fd

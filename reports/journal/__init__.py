@@ -32,13 +32,24 @@ from reports.journal.model import (
     text_of,
 )
 from reports.journal.read import read_journal
-from reports.journal.scaled import decimal_to_scaled, format_scaled, scaled_to_decimal
+from reports.journal.scaled import (
+    EXACT,
+    MAX_DECIMALS,
+    MAX_INTEGER_DIGITS,
+    decimal_to_scaled,
+    format_scaled,
+    number_problem,
+    scaled_to_decimal,
+)
 from reports.journal.times import format_time, time_from_ns
 from reports.journal.validate import fills_from_text_columns
 from reports.journal.write import write_journal
 
 __all__ = [
+    "EXACT",
     "JOURNAL_COLUMNS",
+    "MAX_DECIMALS",
+    "MAX_INTEGER_DIGITS",
     "REQUIRED_COLUMNS",
     "SIDES",
     "Fill",
@@ -49,6 +60,7 @@ __all__ = [
     "fills_from_text_columns",
     "format_scaled",
     "format_time",
+    "number_problem",
     "read_journal",
     "scaled_to_decimal",
     "text_of",

@@ -6,7 +6,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from reports.journal.problems import Problems
-from reports.journal.scaled import INT64_DIGITS, decimal_to_scaled, plain_decimal_bytes
+from reports.journal.scaled import INT64_DIGITS, decimal_to_scaled, number_problem, plain_decimal_bytes
 
 if TYPE_CHECKING:  # numpy is imported lazily: the CLI must start fast.
     import numpy as np
@@ -111,15 +111,22 @@ def _parse_slow_rows(
         try:
             d = Decimal(text)
         except InvalidOperation:
-            problems.add_one(int(lines[i]), name, f"{values[i]!r} is not a number")
+            problems.add_one(int(lines[i]), name, f"{shown(values[i])} is not a number")
             bad[i] = True
             continue
-        if not d.is_finite():
-            problems.add_one(int(lines[i]), name, f"{values[i]!r} is not a finite number")
+        problem = number_problem(d)
+        if problem is not None:
+            problems.add_one(int(lines[i]), name, f"{shown(values[i])} {problem}")
             bad[i] = True
             continue
         slow_values[i] = decimal_to_scaled(d)
     return slow_values, bad
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """A value for a message: its repr, shortened in the middle when it is long (a 400-digit price)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit // 2]}…{text[-(limit // 2):]}"
 
 
 def _scale(scan: _PlainScan, slow_values: dict[int, tuple[int, int]]) -> tuple[np.ndarray, int]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from reports.journal.model import JOURNAL_COLUMNS, REQUIRED_COLUMNS, FillTable, text_of
 from reports.journal.scaled import INT64_DIGITS, plain_decimal_bytes
+from reports.journal.times import FIRST_YEAR, LAST_YEAR
 from reports.journal.validate import MAX_DUPLICATE_WARNINGS
 
 if TYPE_CHECKING:  # numpy is imported lazily: the CLI must start fast.
@@ -187,6 +188,10 @@ def _gather(buf: np.ndarray, start: np.ndarray, length: np.ndarray, *, width: in
     w = int(length.max()) if width is None else width
     if w == 0:
         return np.zeros((start.shape[0], 0), dtype=np.uint8)
+    reach = int(start.max()) + w
+    if reach > buf.shape[0]:
+        # A field wider than the padding (a 400-digit price) near the end of the file.
+        buf = np.concatenate([buf, np.zeros(reach - buf.shape[0], dtype=np.uint8)])
     # Rows of a sliding-window view: one w-byte copy per field, no (n, w) index matrix.
     mat = np.lib.stride_tricks.sliding_window_view(buf, w)[start]
     if int(length.min()) != w:
@@ -395,7 +400,8 @@ def _plain_times(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> tupl
             raise _NotPlain
         offset = sign * (oh * 60 + om)
     days = _days_from_civil(year, month, day)
-    valid = ((month >= 1) & (month <= 12) & (day >= 1) & (hour < 24) & (minute < 60) & (second < 60))
+    valid = ((month >= 1) & (month <= 12) & (day >= 1) & (hour < 24) & (minute < 60) & (second < 60)
+             & (year >= FIRST_YEAR) & (year <= LAST_YEAR))  # else int64 nanoseconds overflow
     valid &= day <= _days_from_civil(year + (month == 12), np.where(month == 12, 1, month + 1), 1) - (days - day + 1)
     if not bool(valid.all()):
         raise _NotPlain

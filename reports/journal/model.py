@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import EodError
-from reports.journal.scaled import object_array, scaled_column, scaled_to_decimal
-from reports.journal.times import common_tz, epoch_ns, time_from_ns
+from reports.journal.scaled import number_problem, object_array, scaled_column, scaled_to_decimal
+from reports.journal.times import common_tz, epoch_ns, time_from_ns, time_problem
 
 if TYPE_CHECKING:  # numpy is imported lazily: the CLI must start fast.
     import numpy as np
@@ -44,16 +44,22 @@ class Fill:
     def __post_init__(self) -> None:
         if self.time.tzinfo is None or self.time.utcoffset() is None:
             raise ValueError(f"fill time {self.time.isoformat()} has no UTC offset")
+        problem = time_problem(self.time)
+        if problem is not None:
+            raise ValueError(f"fill time {self.time.isoformat()} {problem}")
         if self.side not in SIDES:
             raise ValueError(f"side {self.side!r} must be BUY or SELL")
         for name in ("quantity", "price", "fees"):
             if not isinstance(getattr(self, name), Decimal):
                 object.__setattr__(self, name, Decimal(str(getattr(self, name))))
-        if not self.quantity.is_finite() or self.quantity <= 0:
+            problem = number_problem(getattr(self, name))
+            if problem is not None:
+                raise ValueError(f"{name} {getattr(self, name)} {problem}")
+        if self.quantity <= 0:
             raise ValueError(f"quantity {self.quantity} must be > 0")
-        if not self.price.is_finite() or self.price < 0:
+        if self.price < 0:
             raise ValueError(f"price {self.price} must be >= 0")
-        if not self.fees.is_finite() or self.fees < 0:
+        if self.fees < 0:
             raise ValueError(f"fees {self.fees} must be >= 0")
 
 

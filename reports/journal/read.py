@@ -133,6 +133,7 @@ def _read_jsonl_columns(p: Path, name: str) -> tuple[dict[str, np.ndarray], np.n
                 raise JournalError(f"{name}:{lineno} {col}: missing", hint=f"every line needs {', '.join(REQUIRED_COLUMNS)}")
         for col in JOURNAL_COLUMNS:
             v = obj.get(col)
-            values[col].append("" if v is None else (format(v, "f") if isinstance(v, Decimal) else str(v)))
+            # str(), not format(v, "f"): 1e999999999 must not be written out as 10**9 digits.
+            values[col].append("" if v is None else str(v))
         lines.append(lineno)
     return {c: object_array(v) for c, v in values.items()}, np.array(lines, dtype=np.int64)

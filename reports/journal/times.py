@@ -3,6 +3,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
+# Instants are int64 nanoseconds (numpy's, pandas'): about 1677-09-21 to 2262-04-11 UTC.
+# The journal takes the whole years inside that range (as written, in the time's own offset).
+FIRST_YEAR = 1678
+LAST_YEAR = 2261
+
+
+def time_problem(t: datetime) -> str | None:
+    """Why ``t`` is outside the instants a journal can hold, or None."""
+    if FIRST_YEAR <= t.year <= LAST_YEAR:
+        return None
+    return f"is outside the years {FIRST_YEAR}-{LAST_YEAR}"
+
 
 def epoch_ns(t: datetime) -> int:
     delta = t - datetime(1970, 1, 1, tzinfo=UTC)

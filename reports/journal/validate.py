@@ -8,7 +8,7 @@ from reports.journal.decimal_column import parse_decimal_column
 from reports.journal.model import JOURNAL_COLUMNS, SIDES, FillTable
 from reports.journal.problems import Problems
 from reports.journal.scaled import object_array
-from reports.journal.times import common_tz, epoch_ns
+from reports.journal.times import FIRST_YEAR, LAST_YEAR, common_tz, epoch_ns, time_problem
 
 if TYPE_CHECKING:  # numpy is imported lazily: the CLI must start fast.
     import numpy as np
@@ -109,6 +109,9 @@ def _parse_times(values: np.ndarray, lines: np.ndarray, problems: Problems) -> t
     try:
         parsed = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601")
         tz = parsed.dt.tz
+        years = parsed.dt.year
+        if tz is not None and bool(((years < FIRST_YEAR) | (years > LAST_YEAR)).any()):
+            tz = None  # the row-by-row path below names the time
     except (ValueError, TypeError, OverflowError):
         tz = None
     if tz is not None:
@@ -129,6 +132,10 @@ def _parse_times(values: np.ndarray, lines: np.ndarray, problems: Problems) -> t
         offset = t.utcoffset()
         if t.tzinfo is None or offset is None:
             problems.add_one(int(lines[i]), "time", f"{raw!r} has no UTC offset")
+            continue
+        problem = time_problem(t)
+        if problem is not None:
+            problems.add_one(int(lines[i]), "time", f"{raw!r} {problem}")
             continue
         offsets.add(offset)
         out[i] = epoch_ns(t)

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from core.fsutil import atomic_write_text
+from reports.fileset import make_folders
 from reports.journal.model import JOURNAL_COLUMNS, Fill, FillTable, text_of
 from reports.journal.scaled import format_scaled
 from reports.journal.times import format_time
@@ -27,6 +28,7 @@ def write_journal(fills: Iterable[Fill] | FillTable, path: str | os.PathLike[str
         writer.writeheader()
         writer.writerows(rows)
         text = buf.getvalue()
+    make_folders(target.parent)  # 0700 whatever the umask (core/fileperms.py); the file is 0600
     return atomic_write_text(target, text)
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
 from core.errors import EodError
-from reports.journal import decimal_to_scaled
+from reports.journal import EXACT, MAX_DECIMALS, decimal_to_scaled, number_problem
 from reports.journal.times import epoch_ns
 from reports.pnl.decimal_text import number, parse_decimal, plain
 
@@ -51,7 +51,8 @@ class OpenPosition:
 
     @property
     def quantity(self) -> Decimal:
-        return sum((lot.quantity for lot in self.lots), Decimal(0))
+        with localcontext(EXACT):
+            return sum((lot.quantity for lot in self.lots), Decimal(0))
 
     @property
     def average_price(self) -> Fraction:
@@ -96,6 +97,12 @@ def _lot_from_dict(lot: Any, here: str) -> CarriedLot:
         entry = datetime.fromisoformat(str(lot["entry_time"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise EodError(f"{here}: {exc}", hint=_DAMAGED) from None
+    # A lot's fees are at the day's finest scale: up to twice the journal's decimals.
+    for name, value, places in (("quantity", qty, MAX_DECIMALS), ("price", price, MAX_DECIMALS),
+                                ("fees", fees, 2 * MAX_DECIMALS)):
+        problem = number_problem(value, max_decimals=places)
+        if problem is not None:
+            raise EodError(f"{here}.{name}: {problem}", hint=_DAMAGED)
     if qty <= 0 or price < 0 or fees < 0 or entry.tzinfo is None:
         raise EodError(f"{here}: quantity must be > 0, price and fees >= 0, entry_time with a UTC offset",
                        hint=_DAMAGED)

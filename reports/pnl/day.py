@@ -22,7 +22,7 @@ from reports.pnl.figures import FillFigures, TradeInfo, empty_figures, figures_b
 from reports.pnl.flags import session_flags
 from reports.pnl.inputs import Groups, Rows, Scales, group_codes, normalise
 from reports.pnl.isotimes import iso_times
-from reports.pnl.kernels import div_half_even, gc_paused, total
+from reports.pnl.kernels import div_half_even, gc_paused, rescale, total
 from reports.pnl.money import Money
 from reports.pnl.positions import open_positions
 from reports.pnl.results import DayResult, ExactTotals
@@ -159,14 +159,21 @@ def _figures(money: Money, trips: RoundTrips, day: _DayFills, groups: Groups, sc
 
 def _trades(money: Money, trade_info: TradeInfo, trips: RoundTrips, scales: Scales) -> list[dict[str, Any]]:
     """One row per round trip, with its average entry and exit prices."""
-    avg_factor = 10 ** (scales.price_places - scales.pd)  # cost / quantity is in 10**-pd units
+    extra = scales.price_places - scales.pd  # cost / quantity is in 10**-pd units
     none = trips.open_cost[:0]
     return trade_rows(
         money, trade_info, t_long=trips.is_long, t_qty=trips.open_qty, qd=scales.qd,
-        avg_entry=div_half_even(trips.open_cost * avg_factor, trips.open_qty) if len(trips) else none,
-        avg_exit=div_half_even(trips.close_value * avg_factor, trips.close_qty) if len(trips) else none,
+        avg_entry=_average(rescale(trips.open_cost, extra), trips.open_qty) if len(trips) else none,
+        avg_exit=_average(rescale(trips.close_value, extra), trips.close_qty) if len(trips) else none,
         price_places=scales.price_places, fees=trips.fees, fees_carried=trips.fees_carried, fills=trips.fills,
     )
+
+
+def _average(value: np.ndarray, quantity: np.ndarray) -> np.ndarray:
+    """``value / quantity`` half-even; both as Python ints when either had to leave int64."""
+    if value.dtype == object or quantity.dtype == object:
+        value, quantity = value.astype(object), quantity.astype(object)
+    return div_half_even(value, quantity)
 
 
 def _exact_totals(day: _DayFills, trips: RoundTrips, scales: Scales) -> ExactTotals:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from reports.journal import scaled_to_decimal
+from reports.pnl.decimal_text import JSON_EXACT_INT
 from reports.pnl.kernels import GroupSort
 from reports.pnl.money import Money
 
@@ -136,5 +137,6 @@ def trade_rows(
 
 def _quantities(values: np.ndarray, decimals: int) -> list[int | float]:
     if decimals == 0:
-        return [int(v) for v in values.tolist()]
+        # JSON integers up to 2**53; past that a float (no JSON reader takes 100-bit integers).
+        return [v if abs(v) < JSON_EXACT_INT else float(v) for v in map(int, values.tolist())]
     return [float(scaled_to_decimal(int(v), decimals)) for v in values.tolist()]

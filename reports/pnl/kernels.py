@@ -43,10 +43,12 @@ def join(carried: list[tuple[int, int]], decimals: int, today: np.ndarray) -> np
 
 
 def rescale(values: np.ndarray, extra_places: int) -> np.ndarray:
+    """``values * 10**extra_places``, exactly: Python integers where int64 would overflow."""
     if extra_places == 0:
         return values
     factor = 10 ** extra_places
-    if values.dtype != object and len(values) and int(abs(values).max()) >= INT64_SAFE // factor:
+    if values.dtype != object and (factor >= INT64_SAFE
+                                   or (len(values) and int(abs(values).max()) >= INT64_SAFE // factor)):
         values = values.astype(object)
     return values * factor
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
-from reports.journal import Fill, FillTable
+from reports.journal import EXACT, Fill, FillTable, format_scaled
 from reports.pnl.decimal_text import plain
 
 _OrderKey = tuple[str, str, str]  # order_id, symbol, side
@@ -116,8 +116,9 @@ def _match_orders(state: _Matching) -> tuple[list[Fill], list[Fill]]:
             continue
         state.matched += 1
         label = f"order_id {order_key[0]} {order_key[1]} {order_key[2]}"
-        jq = sum((f.quantity for f in j_group), Decimal(0))
-        bq = sum((f.quantity for f in b_group), Decimal(0))
+        with localcontext(EXACT):
+            jq = sum((f.quantity for f in j_group), Decimal(0))
+            bq = sum((f.quantity for f in b_group), Decimal(0))
         if jq != bq:
             state.mismatches.append(Mismatch(label, "quantity", plain(jq), plain(bq)))
         jp = _vwap(j_group)
@@ -148,7 +149,7 @@ def _vwap(fills: list[Fill]) -> Fraction:
 
 def _fraction_text(value: Fraction) -> str:
     if value.denominator == 1 or 10 ** 12 % value.denominator == 0:
-        return plain(Decimal(value.numerator) / Decimal(value.denominator))
+        return format_scaled(value.numerator * (10 ** 12 // value.denominator), 12)  # exact
     return f"{float(value):.6f}"
 
 

@@ -1,4 +1,8 @@
-"""Interactive Brokers (TWS / IB Gateway) through ib_async: reachability probe and paper/live guard.
+"""Interactive Brokers (TWS / IB Gateway) through ib_async: reachability probe and what the accounts say.
+
+What the accounts and port say against the configured mode is :func:`paper_live_findings`;
+which of those findings refuse a run whatever the config says is the guard's decision
+(``session/guard.py``).
 
 The probe opens a read-only API connection with its own client id (never the
 engine's: TWS allows one connection per client id, and taking the engine's would
@@ -207,43 +211,71 @@ def _timeout_message(where: str, timeout: float) -> str:
     )
 
 
-def paper_live_problems(mode: str, port: int, accounts: list[str]) -> list[str]:
-    """What contradicts the configured trading mode, one line each (empty: consistent).
+# What a probe's accounts and port say against the configured mode (see paper_live_findings).
+# "live_account" / "paper_account": the accounts prove the other kind. "no_accounts": the kind
+# cannot be read. "port_mismatch": the port is the other kind's default, but accounts were
+# reported and they decide. "port_only_evidence": the port is the other kind's default and no
+# account says otherwise.
+PaperLiveKind = Literal["live_account", "paper_account", "no_accounts", "port_mismatch", "port_only_evidence"]
+
+
+@dataclass(frozen=True)
+class PaperLiveFinding:
+    kind: PaperLiveKind
+    message: str  # one line
+
+
+def is_paper_account(account: str) -> bool:
+    return account.strip().upper().startswith(PAPER_ACCOUNT_PREFIX)
+
+
+def paper_live_findings(mode: str, port: int, accounts: list[str]) -> list[PaperLiveFinding]:
+    """What contradicts the configured trading mode, one finding each (empty: consistent).
 
     paper: every account must be a paper account (DU...) and the port must not be a
     live default (7496, 4001). live: no paper accounts and no paper default port
-    (7497, 4002). No accounts at all is a problem too: the mode could not be verified.
+    (7497, 4002). No accounts at all is a finding too: the mode could not be verified.
+    Which findings may be silenced is the guard's decision (session/guard.py).
     """
     if mode not in ("paper", "live"):
         raise ValueError(f"mode must be 'paper' or 'live', not {mode!r}")
-    problems: list[str] = []
-    paper = [a for a in accounts if a.strip().upper().startswith(PAPER_ACCOUNT_PREFIX)]
+    findings: list[PaperLiveFinding] = []
+    paper = [a for a in accounts if is_paper_account(a)]
     live = [a for a in accounts if a not in paper]
     if not accounts:
-        problems.append(f"no managed accounts reported on port {port}: cannot verify that this is a {mode} account")
-    if mode == "paper":
-        if live:
-            problems.append(
-                f"mode is paper but {', '.join(live)} {'is a live account' if len(live) == 1 else 'are live accounts'} "
-                f"(paper account ids start with {PAPER_ACCOUNT_PREFIX}); point broker.ibkr.port at the paper TWS/IB Gateway"
-            )
-        if port in LIVE_DEFAULT_PORTS:
-            problems.append(
-                f"mode is paper but port {port} is the {LIVE_DEFAULT_PORTS[port]} default port; "
-                f"the {PAPER_DEFAULT_PORTS[_PAPER_PORT_FOR_LIVE[port]]} default is {_PAPER_PORT_FOR_LIVE[port]}"
-            )
-    else:
-        if paper:
-            problems.append(
-                f"mode is live but {', '.join(paper)} {'is a paper account' if len(paper) == 1 else 'are paper accounts'}; "
-                "point broker.ibkr.port at the live TWS/IB Gateway or set the mode to paper"
-            )
-        if port in PAPER_DEFAULT_PORTS:
-            problems.append(
-                f"mode is live but port {port} is the {PAPER_DEFAULT_PORTS[port]} default port; "
-                f"the {LIVE_DEFAULT_PORTS[_LIVE_PORT_FOR_PAPER[port]]} default is {_LIVE_PORT_FOR_PAPER[port]}"
-            )
-    return problems
+        findings.append(PaperLiveFinding(
+            "no_accounts", f"no managed accounts reported on port {port}: cannot verify that this is a {mode} account"))
+    if mode == "paper" and live:
+        findings.append(PaperLiveFinding("live_account", (
+            f"mode is paper but {', '.join(live)} {'is a live account' if len(live) == 1 else 'are live accounts'} "
+            f"(paper account ids start with {PAPER_ACCOUNT_PREFIX}); point broker.ibkr.port at the paper TWS/IB Gateway")))
+    if mode == "live" and paper:
+        findings.append(PaperLiveFinding("paper_account", (
+            f"mode is live but {', '.join(paper)} {'is a paper account' if len(paper) == 1 else 'are paper accounts'}; "
+            "point broker.ibkr.port at the live TWS/IB Gateway or set the mode to paper")))
+    port_line = _port_contradiction(mode, port)
+    if port_line:
+        if accounts:
+            findings.append(PaperLiveFinding("port_mismatch", port_line))
+        else:
+            findings.append(PaperLiveFinding(
+                "port_only_evidence", port_line + "; with no accounts reported, the port is the only evidence"))
+    return findings
+
+
+def _port_contradiction(mode: str, port: int) -> str | None:
+    if mode == "paper" and port in LIVE_DEFAULT_PORTS:
+        return (f"mode is paper but port {port} is the {LIVE_DEFAULT_PORTS[port]} default port; "
+                f"the {PAPER_DEFAULT_PORTS[_PAPER_PORT_FOR_LIVE[port]]} default is {_PAPER_PORT_FOR_LIVE[port]}")
+    if mode == "live" and port in PAPER_DEFAULT_PORTS:
+        return (f"mode is live but port {port} is the {PAPER_DEFAULT_PORTS[port]} default port; "
+                f"the {LIVE_DEFAULT_PORTS[_LIVE_PORT_FOR_PAPER[port]]} default is {_LIVE_PORT_FOR_PAPER[port]}")
+    return None
+
+
+def paper_live_problems(mode: str, port: int, accounts: list[str]) -> list[str]:
+    """The messages of :func:`paper_live_findings`, one line each (empty: consistent)."""
+    return [finding.message for finding in paper_live_findings(mode, port, accounts)]
 
 
 class _ToDebug(logging.Handler):

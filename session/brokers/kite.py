@@ -46,6 +46,9 @@ ACCESS_TOKEN_ENV = "KITE_ACCESS_TOKEN"
 # Extra wait beyond the caller's timeout before a probe is abandoned (see run_with_deadline).
 _DEADLINE_GRACE_S = 0.5
 _MIN_REQUEST_TIMEOUT_S = 0.25
+# The largest Kite reply read (a day's /trades: about 450 bytes a trade, and Kite caps a
+# user at a few thousand orders a day); error replies are read up to 64 KiB.
+KITE_REPLY_MAX = 16 * 1024 * 1024
 _MAX_MESSAGE_CHARS = 300
 
 KiteStatus = Literal["ok", "token", "network", "server", "error"]
@@ -136,11 +139,12 @@ def token_file_written_at(tokens_file: Path) -> datetime | None:
     return datetime.fromtimestamp(mtime, tz=UTC)
 
 
-def file_permission_problem(path: Path) -> str | None:
+def file_permission_problem(path: Path, shown: str | None = None) -> str | None:
     """A one-line problem if a secrets file is open to group/others, else None.
 
     None also for a missing file (reported elsewhere) and on non-POSIX systems, where
-    mode bits do not describe who can read a file.
+    mode bits do not describe who can read a file. ``shown`` is the path as the message
+    names it (relative to the config's root), default ``path``.
     """
     if os.name != "posix":
         return None
@@ -158,7 +162,7 @@ def file_permission_problem(path: Path) -> str | None:
         what = "writable"
     else:
         what = "accessible"
-    return f"{what} by group/others (mode {mode:04o}); run chmod 600 {shlex.quote(str(path))}"
+    return f"{what} by group/others (mode {mode:04o}); run chmod 600 {shlex.quote(shown or str(path))}"
 
 
 # --------------------------------------------------------------------------- token expiry
@@ -356,8 +360,14 @@ def _client(api_key: str, access_token: str, root: str, timeout: float, called: 
     """
     from kiteconnect import KiteConnect
 
+    from session.bounded_http import REPLY_BODY_MAX, bounded_session
+
     kite = KiteConnect(api_key, root=root, timeout=_remaining(timeout, called))
     kite.set_access_token(access_token)
+    # kiteconnect asks requests to follow redirects, which would send the API key (in
+    # everything but Authorization) to whatever host a 30x names, and reads every reply
+    # whole. Its session gets an adapter that refuses both (docs/BROKERS.md, "Limits").
+    bounded_session(limit=KITE_REPLY_MAX, error_limit=REPLY_BODY_MAX, oversize="raise", session=kite.reqsession)
     seen: dict[str, Any] = {}
 
     def remember(response: Any, *args: Any, **kwargs: Any) -> None:
@@ -382,6 +392,14 @@ def _classify_failure(exc: Exception, http_status: int | None, host: str, timeou
     import requests
     from kiteconnect import exceptions as kite_errors
 
+    from session.bounded_http import RedirectRefused, ReplyTooLarge, format_size
+
+    if isinstance(exc, RedirectRefused):
+        return "error", (f"Kite at {host} answered HTTP {exc.status}, a redirect to {exc.target_host}; tradeday does "
+                         "not follow redirects (check broker.kite.api_root)")
+    if isinstance(exc, ReplyTooLarge):
+        status: KiteStatus = "server" if exc.status >= 500 else "error"
+        return status, f"Kite at {host} answered HTTP {exc.status} with a reply larger than {format_size(exc.limit)}; not read further"
     if isinstance(exc, kite_errors.TokenException):
         return "token", f"token rejected by Kite: {exc}"
     if isinstance(exc, kite_errors.DataException):
@@ -398,6 +416,8 @@ def _classify_failure(exc: Exception, http_status: int | None, host: str, timeou
         return "network", f"no answer from Kite at {host} within {timeout:g}s"
     if isinstance(exc, requests.exceptions.ConnectionError):
         return "network", f"cannot connect to Kite at {host}: {_connection_reason(exc)}"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "network", f"Kite's reply from {host} broke off before its end"
     if isinstance(exc, requests.exceptions.RequestException):
         return "error", f"request to Kite at {host} failed: {type(exc).__name__}"
     return "error", f"unexpected reply from Kite: {type(exc).__name__}: {exc}"

@@ -2,12 +2,14 @@
 the market in at an instant.
 
 Holiday rules come from pandas_market_calendars (pmc); nothing here hand-codes a holiday rule.
-On top of pmc sit two layers, later ones winning:
+On top of pmc sit three layers, later ones winning:
 
 1. a bundled overlay per exchange (``session/data/<pmc name>_overlay.yaml``, e.g. the NSE one):
    weekend sessions pmc cannot represent, Muhurat sessions, holiday names, ad-hoc closures,
    and ``known_through`` when a newer holiday list has been published than pmc carries;
-2. the user's configuration: ``extra_holidays``, ``special_sessions`` and an ``hours`` override.
+2. the user's calendar files, ``{root}/calendars/<NAME>.yaml``, in the overlay's schema: the
+   exchange's published lists as ``tradeday calendar import`` writes them;
+3. the user's configuration: ``extra_holidays``, ``special_sessions`` and an ``hours`` override.
 
 List-based calendars (NSE's holidays are a per-year list) only know the years their list covers.
 A day outside those years is reported ``known: false`` -- never as a normal session -- because
@@ -18,9 +20,11 @@ module must stay cheap so the CLI starts fast. For the same reason ``SpecialSess
 model) is loaded when it is first asked for.
 
 Modules: ``days`` (SessionDay, MarketState), ``special`` (the one special-session model),
-``overlay`` / ``overlay_file`` (the bundled overlay and its file model), ``pmc`` (the
-pandas_market_calendars adapter), ``market`` (MarketCalendar), ``listing`` (what
-``tradeday calendar`` shows), ``values`` and ``zones`` (small helpers).
+``overlay`` / ``overlay_file`` (the bundled overlay and its file model), ``local`` (the user's
+calendar files on top of it), ``published`` / ``importer`` (``tradeday calendar import``: an
+exchange's list into the user's file), ``pmc`` (the pandas_market_calendars adapter),
+``market`` (MarketCalendar), ``listing`` (what ``tradeday calendar`` shows), ``explain`` (what
+to say about unknown days and the end of the data), ``values`` and ``zones`` (small helpers).
 """
 from __future__ import annotations
 
@@ -34,7 +38,17 @@ from session.calendar.days import (
     MarketState,
     SessionDay,
 )
+from session.calendar.explain import (
+    HorizonNotice,
+    horizon_notice,
+    import_command,
+    unknown_fix,
+    unknown_message,
+    unknown_reason,
+)
+from session.calendar.importer import CalendarImport, import_calendar_file
 from session.calendar.listing import CalendarListing, list_sessions
+from session.calendar.local import calendars_dir
 from session.calendar.market import MarketCalendar
 from session.calendar.overlay import DATA_DIR, CalendarOverlay, load_overlay, overlay_path
 from session.calendar.pmc import available_calendar_names, list_horizon
@@ -48,17 +62,26 @@ __all__ = [
     "EXCHANGE_HOLIDAY",
     "PMC_SPECIAL_HOURS",
     "SEARCH_LIMIT_DAYS",
+    "CalendarImport",
     "CalendarListing",
     "CalendarOverlay",
+    "HorizonNotice",
     "MarketCalendar",
     "MarketState",
     "SessionDay",
     "SpecialSession",
     "available_calendar_names",
+    "calendars_dir",
+    "horizon_notice",
+    "import_calendar_file",
+    "import_command",
     "list_horizon",
     "list_sessions",
     "load_overlay",
     "overlay_path",
+    "unknown_fix",
+    "unknown_message",
+    "unknown_reason",
 ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from session.calendar.days import SessionDay
@@ -25,11 +26,12 @@ class CalendarListing:
 
 
 def list_sessions(market: Any, *, day: date | None = None, span: tuple[date, date] | None = None,
-                  now: datetime | None = None) -> CalendarListing:
+                  now: datetime | None = None, calendars_dir: Path | None = None) -> CalendarListing:
     """The sessions from ``span[0]`` to ``span[1]`` inclusive, or of ``day``, or of the
     market's today at ``now`` (default: the current time). ``market`` is a config ``market``
-    section (see ``MarketCalendar.from_market_config``)."""
-    cal = MarketCalendar.from_market_config(market)
+    section and ``calendars_dir`` the folder of the user's calendar files (see
+    ``MarketCalendar.from_market_config``)."""
+    cal = MarketCalendar.from_market_config(market, calendars_dir=calendars_dir)
     if span is not None:
         days = tuple(cal.sessions(*span))
     else:

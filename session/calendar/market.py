@@ -1,10 +1,12 @@
 """``MarketCalendar``: one exchange's calendar in one time zone -- is there a session on a day,
 when does it open and close, what state is the market in at an instant.
 
-On top of pmc (``session.calendar.pmc``) sit two layers, later ones winning:
+On top of pmc (``session.calendar.pmc``) sit three layers, later ones winning:
 
 1. a bundled overlay per exchange (``session.calendar.overlay``);
-2. the user's configuration: ``extra_holidays``, ``special_sessions`` and an ``hours`` override.
+2. the user's calendar files, ``{root}/calendars/<NAME>.yaml`` (``session.calendar.local``):
+   the exchange's published lists, as ``tradeday calendar import`` writes them;
+3. the user's configuration: ``extra_holidays``, ``special_sessions`` and an ``hours`` override.
 
 pmc is asked only when a schedule (or the data horizon) is needed: building a calendar for a
 first-class exchange and asking ``today()`` imports neither pandas nor pmc.
@@ -13,12 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import ConfigError, UsageError
 from session.calendar.days import DEFAULT_EXTENDED_HOURS, PMC_SPECIAL_HOURS, SEARCH_LIMIT_DAYS, MarketState, SessionDay
+from session.calendar.local import calendars_dir, combine, local_overlays
 from session.calendar.overlay import overlay_for
 from session.calendar.pmc import BaseDay, PmcDays, horizon_for, identify_calendar, pmc_calendar, pmc_days
 from session.calendar.values import as_date, as_day, check_window
@@ -26,6 +30,11 @@ from session.calendar.zones import canonical_zone
 
 if TYPE_CHECKING:
     from session.calendar.special import SpecialSession
+    from session.config import TradedayConfig
+
+
+# How far first_unknown_year looks: beyond any list an exchange publishes ahead.
+SEARCH_LIMIT_YEARS = 100
 
 
 class MarketCalendar:
@@ -42,6 +51,7 @@ class MarketCalendar:
         extra_holidays: Mapping[date, str] | None = None,
         special_sessions: Mapping[date, SpecialSession] | None = None,
         use_overlay: bool = True,
+        calendars_dir: Path | None = None,
     ) -> None:
         if not isinstance(name, str) or not name.strip():
             raise ConfigError("market.calendar: missing", hint="set it to an exchange such as XNYS or XNSE")
@@ -57,7 +67,10 @@ class MarketCalendar:
         self.extra_holidays = _named_closures(extra_holidays or {})
         self.special_sessions = _checked_sessions(special_sessions or {}, self.extra_holidays)
 
-        self.overlay = overlay_for(self.pmc_name) if use_overlay else None
+        bundled = overlay_for(self.pmc_name) if use_overlay else None
+        # The user's files (``calendars_dir``): the exchange lists imported for this config.
+        self.calendars_dir = calendars_dir
+        self.overlay = combine(bundled, local_overlays(calendars_dir, identity))
         self._known: tuple[int | None, int | None] | None = None
         self._pmc_days: PmcDays | None = None
         self._cache: dict[date, SessionDay] = {}
@@ -65,8 +78,15 @@ class MarketCalendar:
     # -- construction from the project's config ---------------------------------------------
 
     @classmethod
-    def from_market_config(cls, market: Any) -> MarketCalendar:
-        """Build from a config ``market`` section (duck-typed: any object with its attributes)."""
+    def from_config(cls, config: TradedayConfig) -> MarketCalendar:
+        """The calendar of a loaded config: its ``market`` section, with the calendar files
+        under its root (``{root}/calendars``) on top of the bundled data."""
+        return cls.from_market_config(config.market, calendars_dir=calendars_dir(config.root_dir))
+
+    @classmethod
+    def from_market_config(cls, market: Any, *, calendars_dir: Path | None = None) -> MarketCalendar:
+        """Build from a config ``market`` section (duck-typed: any object with its attributes);
+        ``calendars_dir`` holds the user's calendar files (none: the bundled data only)."""
 
         def window(obj: Any, first: str, second: str) -> tuple[time, time] | None:
             if obj is None:
@@ -89,6 +109,7 @@ class MarketCalendar:
             post_market=window(getattr(market, "post_market", None), "start", "end"),
             extra_holidays=dict(getattr(market, "extra_holidays", None) or {}),
             special_sessions=specials,
+            calendars_dir=calendars_dir,
         )
 
     # -- pmc, on first use ------------------------------------------------------------------
@@ -124,14 +145,34 @@ class MarketCalendar:
             overlay_through = self.overlay.known_through if self.overlay is not None else None
             if generic_through is not None and overlay_through is not None:
                 generic_through = max(generic_through, overlay_through)
+            if generic_through is not None:
+                # Imported years right after the horizon extend it; a gap stays unknown.
+                while generic_through + 1 in self._extra_years:
+                    generic_through += 1
             self._known = (known_from, generic_through)
         return self._known
 
-    def _year_known(self, year: int) -> bool:
+    @property
+    def _extra_years(self) -> frozenset[int]:
+        return self.overlay.known_years if self.overlay is not None else frozenset()
+
+    def year_known(self, year: int) -> bool:
+        """Whether the calendar has holiday data for ``year`` (pmc, the overlay, imported lists)."""
+        if year in self._extra_years:
+            return True
         known_from, known_through = self._horizon()
         if known_from is not None and year < known_from:
             return False
         return known_through is None or year <= known_through
+
+    def first_unknown_year(self, year: int) -> int | None:
+        """The first year from ``year`` on without holiday data; None when every year is known."""
+        if self._horizon() == (None, None):
+            return None
+        for candidate in range(year, year + SEARCH_LIMIT_YEARS):
+            if not self.year_known(candidate):
+                return candidate
+        return None
 
     # -- days -------------------------------------------------------------------------------
 
@@ -192,7 +233,7 @@ class MarketCalendar:
             return self._special_day(d, overlay_special, named_holiday)
         if overlay_holiday is not None:
             return self._closed_day(d, True, overlay_holiday)
-        if not self._year_known(d.year):
+        if not self.year_known(d.year):
             return self._closed_day(d, False, None)
         if base.open is None or base.close is None:
             return self._closed_day(d, True, base.holiday)

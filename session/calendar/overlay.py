@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from session.calendar.overlay_file import OverlayFile
     from session.calendar.special import SpecialSession
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -26,6 +27,8 @@ class CalendarOverlay:
     special_sessions: dict[date, SpecialSession]
     sources: dict[str, dict[str, Any]]
     path: Path
+    # Years known besides pmc's and up to known_through: those an imported list covers.
+    known_years: frozenset[int] = frozenset()
 
 
 def overlay_path(pmc_name: str) -> Path:
@@ -34,15 +37,16 @@ def overlay_path(pmc_name: str) -> Path:
     return DATA_DIR / f"{safe}_overlay.yaml"
 
 
-def load_overlay(path: str | Path) -> CalendarOverlay:
-    """Read and validate an overlay file; any defect is a ConfigError naming the entry."""
+def read_overlay_file(path: str | Path, *, label: str | None = None) -> OverlayFile:
+    """An overlay file as its model (sources and entries as written); any defect is a
+    ConfigError naming the file (``label``, default its name) and the entry."""
     import yaml  # lazy: only needed when a calendar with an overlay is used
     from pydantic import ValidationError
 
     from session.calendar.overlay_file import OverlayFile, overlay_error
 
     path = Path(path)
-    label = path.name
+    label = label or path.name
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -50,9 +54,15 @@ def load_overlay(path: str | Path) -> CalendarOverlay:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{label}: not valid YAML ({str(exc).splitlines()[0]})") from None
     try:
-        parsed = OverlayFile.model_validate(raw)
+        return OverlayFile.model_validate(raw)
     except ValidationError as exc:
         raise overlay_error(exc, label) from None
+
+
+def load_overlay(path: str | Path, *, label: str | None = None) -> CalendarOverlay:
+    """Read and validate an overlay file; any defect is a ConfigError naming the entry."""
+    path = Path(path)
+    parsed = read_overlay_file(path, label=label)
     return CalendarOverlay(
         calendar=parsed.calendar,
         known_through=parsed.known_through,
@@ -60,6 +70,7 @@ def load_overlay(path: str | Path) -> CalendarOverlay:
         special_sessions=dict(parsed.special_sessions),
         sources=parsed.sources,
         path=path,
+        known_years=frozenset(parsed.known_years),
     )
 
 

@@ -17,7 +17,7 @@ from session.calendar.special import SpecialSession
 from session.calendar.values import DATE_HINT, parse_day
 from session.validation import RuleViolation, error_parts, loc_text
 
-KEYS = ("calendar", "known_through", "sources", "holidays", "special_sessions")
+KEYS = ("calendar", "known_through", "known_years", "sources", "holidays", "special_sessions")
 
 
 def _dated(value: Any) -> Any:
@@ -70,6 +70,9 @@ class OverlayFile(BaseModel):
 
     calendar: str = Field(default="", validate_default=True)
     known_through: int | None = None
+    # Years whose whole list the file holds though they need not follow known_through
+    # (``tradeday calendar import`` writes them); each one is known.
+    known_years: list[int] = Field(default_factory=list)
     sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
     holidays: Annotated[dict[date, Holiday], BeforeValidator(_dated)] = Field(default_factory=dict)
     special_sessions: Annotated[dict[date, OverlaySession], BeforeValidator(_dated)] = Field(default_factory=dict)
@@ -96,6 +99,15 @@ class OverlayFile(BaseModel):
     def _year(cls, value: Any) -> Any:
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             raise RuleViolation("must be a year such as 2026")
+        return value
+
+    @field_validator("known_years", mode="before")
+    @classmethod
+    def _years(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if not isinstance(value, list) or any(isinstance(y, bool) or not isinstance(y, int) for y in value):
+            raise RuleViolation("must be a list of years such as [2027]")
         return value
 
     @field_validator("sources", mode="before")

@@ -6,8 +6,6 @@ I = information.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +16,7 @@ from session.checks.results import CheckResult, error, info, warning
 
 if TYPE_CHECKING:
     from session.brokers.kite import KiteCredentials
+    from session.calendar import SessionDay
 
 
 def _rel(ctx: CheckContext, path: Path) -> str:
@@ -35,13 +34,25 @@ def check_calendar(ctx: CheckContext) -> list[CheckResult]:
     tzname = ctx.calendar.timezone
     # With --start-now the session is simulated: calendar problems are reported, not fatal.
     fatal = warning if ctx.start_now else error
+    from session.calendar import horizon_notice, unknown_fix, unknown_message
+
     if not day.known:
         return [fatal(
             "calendar.E001",
-            f"{ctx.calendar.name} has no holiday data for {day.date.year}; cannot tell whether {day.date} is a session",
-            "upgrade pandas_market_calendars, or declare the year's holidays in market.extra_holidays "
-            "and sessions in market.special_sessions",
+            unknown_message(day, ctx.calendar.name),
+            unknown_fix(day, ctx.config.path),
         )]
+    results = _calendar_today(ctx, day, tzname)
+    # December: the data ends within checks.calendar_horizon days. Say so while the fix (load
+    # next year's list) is easy, not on 1 January, when every precheck fails.
+    notice = horizon_notice(ctx.calendar, day.date, ctx.config.checks.calendar_horizon)
+    if notice is not None:
+        results.append(warning("calendar.W001", notice.message(), notice.hint(ctx.config.path)))
+    return results
+
+
+def _calendar_today(ctx: CheckContext, day: SessionDay, tzname: str) -> list[CheckResult]:
+    """What the calendar says about a known day."""
     if not day.is_trading_day:
         why = f"holiday: {day.holiday}" if day.holiday else ("weekend" if day.date.weekday() >= 5 else "exchange closed")
         return [info("calendar.I004", f"no session today ({day.date}, {why})")]
@@ -146,9 +157,11 @@ def check_secrets(ctx: CheckContext) -> list[CheckResult]:
         ))
     for f in (creds.secrets_file, creds.tokens_file):
         if f.exists():
-            problem = file_permission_problem(f)
+            shown = _rel(ctx, f)
+            problem = file_permission_problem(f, shown)
             if problem:
-                results.append(warning("secrets.W001", f"{_rel(ctx, f)} is {problem}"))
+                where = f"paths are relative to {ctx.config.root_dir}" if shown != str(f) else ""
+                results.append(warning("secrets.W001", f"{shown} is {problem}", where))
     for source in (creds.api_key_source, creds.access_token_source):
         if source in ("env:API_KEY", "env:ACCESS_TOKEN"):
             results.append(warning("secrets.W002", f"Kite credential taken from the generic variable {source[4:]}",
@@ -216,7 +229,8 @@ def check_ibkr(ctx: CheckContext) -> list[CheckResult]:
     cfg = ctx.config.broker
     if not cfg.uses("ibkr"):
         return [info("ibkr.I002", "broker is not IBKR; skipped")]
-    from session.brokers.ibkr import paper_live_problems, probe_ibkr
+    from session.brokers.ibkr import probe_ibkr
+    from session.guard import ibkr_findings
 
     ib = cfg.ibkr
     result = probe_ibkr(ib.host, ib.port, ib.probe_client_id, timeout=ib.timeout)
@@ -234,9 +248,9 @@ def check_ibkr(ctx: CheckContext) -> list[CheckResult]:
         return [error(f"ibkr.{codes.get(result.status, 'E005')}", result.message, hints.get(result.status, ""))]
     results = [info("ibkr.I001", f"connected to {ib.host}:{ib.port}, accounts {', '.join(result.accounts) or 'none'} "
                                  f"({result.latency_ms:.0f} ms)")]
-    for problem in paper_live_problems(ctx.mode, ib.port, result.accounts):
-        results.append(error("ibkr.E004", problem,
-                             "point the config at the right TWS/Gateway; paper accounts start with DU"))
+    # The account kind against the mode. The ids that prove the wrong kind are the paper/live
+    # guard's: `run` enforces them even when this check is disabled (session/guard.py).
+    results.extend(ibkr_findings(ctx.mode, ib.port, result.accounts))
     return results
 
 
@@ -244,32 +258,18 @@ def check_ibkr(ctx: CheckContext) -> list[CheckResult]:
 
 @register("filesystem", tags=("host",))
 def check_filesystem(ctx: CheckContext) -> list[CheckResult]:
+    """Every paths.* folder writable and with room; then this config version is recorded (a
+    command records only once it knows it can write there: loading a config never writes)."""
+    from session.checks.filesystem import inspect_folders, space_results
+    from session.config_history import record_quietly
+
     cfg = ctx.config
-    folders = {"artifacts": cfg.artifacts_dir, "logs": cfg.logs_dir, "state": cfg.state_dir,
-               "reports": cfg.reports_dir, "journal": cfg.journal_dir}
-    results = []
-    seen_devices: set[int] = set()
-    for label, folder in folders.items():
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=folder, prefix=".tradeday-write-test-"):
-                pass
-        except OSError as exc:
-            results.append(error("filesystem.E001", f"{label} folder {folder} is not writable ({exc.strerror})",
-                                 "fix the permissions or paths.* in the config"))
-            continue
-        dev = folder.stat().st_dev
-        if dev in seen_devices:
-            continue
-        seen_devices.add(dev)
-        free = shutil.disk_usage(folder).free
-        need = cfg.checks.min_free_disk
-        if free < need:
-            results.append(error("filesystem.E002",
-                                 f"only {free / 1024**3:.2f} GiB free on {folder} (need {need / 1024**3:.2f} GiB)",
-                                 "free some space or lower checks.min_free_disk"))
-        else:
-            results.append(info("filesystem.I001", f"{folder}: writable, {free / 1024**3:.1f} GiB free"))
+    problems, usable = inspect_folders(cfg)
+    results = [p.result() for p in problems] + space_results(usable, cfg.checks.min_free_disk)
+    if not problems:
+        problem = record_quietly(cfg, cfg.config_history_dir)
+        if problem:
+            results.append(warning("filesystem.W001", problem, "the run goes on; `config history` misses this version"))
     return results
 
 
@@ -330,7 +330,11 @@ def check_notifications(ctx: CheckContext) -> list[CheckResult]:
 def check_lock(ctx: CheckContext) -> list[CheckResult]:
     from session.lock import lock_holder
 
-    holder = lock_holder(ctx.config.artifacts_dir, ctx.today.date)
+    try:
+        holder = lock_holder(ctx.config.artifacts_dir, ctx.today.date)
+    except OSError as exc:  # the state folder is a file or unreadable: the filesystem check says why
+        return [warning("lock.W002", f"cannot read today's lock {exc.filename} "
+                                     f"({exc.strerror or exc.__class__.__name__})", "see the filesystem check")]
     if holder is None or (ctx.own_lock and holder == os.getpid()):
         return [info("lock.I001", f"no other tradeday run holds the lock for {ctx.today.date}")]
     return [warning("lock.W001", f"another tradeday run (pid {holder}) holds the lock for {ctx.today.date}",

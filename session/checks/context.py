@@ -65,7 +65,7 @@ def build_context(config: TradedayConfig, mode: str, *, now: datetime | None = N
     from session.calendar import MarketCalendar
 
     def factory() -> MarketCalendar:
-        return calendar or MarketCalendar.from_market_config(config.market)
+        return calendar or MarketCalendar.from_config(config)
 
     return CheckContext(config, mode, now or datetime.now(UTC),
                         dict(os.environ if environ is None else environ), factory,

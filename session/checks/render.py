@@ -21,7 +21,9 @@ def render_report(report: PrecheckReport, *, as_json: bool) -> None:
         return
     s = report.session
     if not s["known"]:
-        summary = f"{s['date']} {s['calendar']}: unknown (no holiday data)"
+        why = (f"{s['special_session']} announced, times not published" if s["special_session"]
+               else f"no holiday data for {s['date'][:4]}")
+        summary = f"{s['date']} {s['calendar']}: unknown ({why})"
     elif s["is_trading_day"]:
         kind = s["special_session"] or ("early close" if s["early_close"] else "regular session")
         summary = f"{s['date']} {s['calendar']}: {kind} {s['open'][11:16]}-{s['close'][11:16]} {s['timezone']}"

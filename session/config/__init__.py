@@ -19,7 +19,13 @@ from __future__ import annotations
 from session.config.engines import BackoffConfig, Command, EngineConfig, EnvMap, StepConfig
 from session.config.errors import validation_messages
 from session.config.fields import Duration, Model, SignalName, Size, TimeOfDay, parse_size
-from session.config.loader import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATH, default_config_path, load_config
+from session.config.loader import (
+    CONFIG_ENV_VAR,
+    DEFAULT_CONFIG_PATH,
+    default_config_path,
+    load_config,
+    record_history,
+)
 from session.config.manager import ConfigManager
 from session.config.masking import SECRET_KEY_PATTERN, masked_data, masked_diff, masked_lines
 from session.config.models import (
@@ -76,5 +82,6 @@ __all__ = [
     "masked_diff",
     "masked_lines",
     "parse_size",
+    "record_history",
     "validation_messages",
 ]

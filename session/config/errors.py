@@ -7,7 +7,7 @@ from pydantic import BaseModel, ValidationError
 
 from core.suggest import did_you_mean
 from session.config.models import TradedayConfig
-from session.validation import Loc, error_parts, loc_text
+from session.validation import Loc, collapse_unions, error_parts, loc_text
 from session.yamlsource import YamlSource
 
 
@@ -57,7 +57,7 @@ def _suggestion(name: str, candidates: list[str]) -> str:
 
 def validation_messages(exc: ValidationError, source: YamlSource) -> list[str]:
     lines = []
-    for err in exc.errors():
+    for err in collapse_unions([dict(e) for e in exc.errors()], source.data):
         raw_loc, text, _hint = error_parts(err)
         loc = _document_loc(raw_loc, source.data)
         if err.get("type") == "extra_forbidden" and loc:

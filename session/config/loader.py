@@ -1,5 +1,7 @@
 """Loading a config file: read it with positions, substitute ``${VAR}``, register secrets,
-validate, warn about probable typos of section names, and optionally keep it in the history.
+validate, and warn about probable typos of section names. Loading never writes; keeping a
+version in the config history is :func:`record_history`, for the commands that checked the
+artifacts folder first.
 
 Rules (README "Configuration"):
 - Relative paths resolve against ``root``; ``root`` itself (default ".") resolves against the
@@ -10,6 +12,7 @@ Rules (README "Configuration"):
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,7 @@ from core.errors import ConfigError
 from core.redact import GLOBAL_REDACTOR
 from core.suggest import within_edits
 from session.config.errors import validation_messages
-from session.config.masking import SECRET_KEY_PATTERN
+from session.config.masking import is_secret_path, leaves
 from session.config.models import TRADEDAY_SECTIONS, TradedayConfig
 from session.notify.config import secret_values as notification_secrets
 from session.validation import loc_text
@@ -34,17 +37,39 @@ def default_config_path() -> Path:
     return Path(os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_PATH)
 
 
-def _interpolate_tradeday_sections(source: YamlSource, environ: Any) -> None:
-    """Substitute ``${VAR}`` in tradeday's sections (not the engine's) of ``source.data``."""
+class _RecordingEnviron:
+    """The environment as ``interpolate`` reads it, noting the names it took a value from."""
+
+    def __init__(self, environ: Any, names: set[str]) -> None:
+        self._environ = environ
+        self._names = names
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        value = self._environ.get(name, default)
+        if value is not None:
+            self._names.add(name)
+        return value
+
+
+def _interpolate_tradeday_sections(source: YamlSource, environ: Any,
+                                   from_env: set[tuple[str | int, ...]]) -> frozenset[str]:
+    """Substitute ``${VAR}`` in tradeday's sections (not the engine's) of ``source.data``.
+
+    Returns the variables the ``notifications`` section took values from: their values are
+    tradeday's secrets, kept out of the engines' environment (docs/ENGINE.md). Adds to
+    ``from_env`` the key path of every value that took something from the environment."""
     found: list[str] = []
+    notification_names: set[str] = set()
+    notification_environ = _RecordingEnviron(environ, notification_names)
 
     def visit(node: Any, path: tuple[str | int, ...]) -> None:
         if not path or path[0] not in TRADEDAY_SECTIONS or "$" not in str(node.value):
             return
         if node.tag != "tag:yaml.org,2002:str":
             return
+        before = len(found)
         try:
-            new = interpolate(node.value, environ, found)
+            new = interpolate(node.value, notification_environ if path[0] == "notifications" else environ, found)
         except MissingVariable as missing:
             raise ConfigError(
                 source.locate(path, f"{loc_text(path)}: environment variable {missing.name} is not set"),
@@ -54,21 +79,22 @@ def _interpolate_tradeday_sections(source: YamlSource, environ: Any) -> None:
         for part in path[:-1]:
             target = target[part]
         target[path[-1]] = new
+        if len(found) > before:
+            from_env.add(path)
 
     source.walk_scalars(visit)
     for value in found:
         GLOBAL_REDACTOR.add(value)
+    return frozenset(notification_names)
 
 
-def _register_inline_secrets(data: Any, key: str = "") -> None:
-    if isinstance(data, dict):
-        for k, v in data.items():
-            _register_inline_secrets(v, str(k))
-    elif isinstance(data, list):
-        for v in data:
-            _register_inline_secrets(v, key)
-    elif isinstance(data, str) and SECRET_KEY_PATTERN.search(key):
-        GLOBAL_REDACTOR.add(data)
+def _register_inline_secrets(data: Any) -> None:
+    """Every secret written in the file itself (``is_secret_path``) goes to the redactor;
+    paths (``secrets_file``) do not: they are no secret."""
+    for path, value in leaves(data):
+        if isinstance(value, str) and is_secret_path(path):
+            GLOBAL_REDACTOR.add(value)
+            GLOBAL_REDACTOR.add(value.strip())
 
 
 def _validated(source: YamlSource) -> TradedayConfig:
@@ -99,7 +125,9 @@ def load_config(path: str | os.PathLike[str] | None = None, *, environ: Any = No
                 record: bool = False) -> TradedayConfig:
     """Load, interpolate and validate a config file; raise ConfigError (exit 3) on any problem.
 
-    ``record=True`` keeps the file in the config history (session.config_history).
+    Loading writes nothing. ``record=True`` (for callers that know the artifacts folder is
+    usable, such as a run's hot reload) also keeps the file in the config history; a failure
+    to do so is logged as a warning, never raised.
     """
     cfg_path = Path(path) if path is not None else default_config_path()
     source = YamlSource.read(cfg_path)
@@ -108,7 +136,8 @@ def load_config(path: str | os.PathLike[str] | None = None, *, environ: Any = No
     for key in source.data:
         if not isinstance(key, str):
             raise ConfigError(source.locate((key,), f"section names must be text, not {key!r}"))
-    _interpolate_tradeday_sections(source, os.environ if environ is None else environ)
+    env_paths: set[tuple[str | int, ...]] = set()
+    notification_env = _interpolate_tradeday_sections(source, os.environ if environ is None else environ, env_paths)
     _register_inline_secrets({k: v for k, v in source.data.items() if k in TRADEDAY_SECTIONS})
 
     config = _validated(source)
@@ -116,9 +145,18 @@ def load_config(path: str | os.PathLike[str] | None = None, *, environ: Any = No
         GLOBAL_REDACTOR.add(value)
 
     config._loaded_from(cfg_path.resolve(), source.text)
+    config._notification_env = notification_env
+    config._env_paths = frozenset(env_paths)
     config.warnings.extend(_section_typo_warnings(config, source))
     if record:
-        from session.config_history import ConfigHistory
-
-        ConfigHistory(config.config_history_dir).record(config)
+        problem = record_history(config)
+        if problem:
+            logging.getLogger("tradeday.config").warning("%s", problem)
     return config
+
+
+def record_history(config: TradedayConfig) -> str | None:
+    """Keep ``config`` in its config history; None, or the warning saying why it could not."""
+    from session.config_history import record_quietly
+
+    return record_quietly(config, config.config_history_dir)

@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -106,6 +107,9 @@ class SessionConfig(Model):
     stop_after_close: Duration = 0.0
     allowed_window: Window = Field(default_factory=lambda: Window(start=time(6), end=time(23)))
     heartbeat_interval: Duration = 300.0
+    # Each engine log and tradeday.log is rotated at this size, keeping log_backups old files.
+    log_max_size: Size = Field(default=100 * 1024**2, ge=0)
+    log_backups: int = Field(default=5, ge=0)
     # Kite-style seed configs carry market hours here (IST); they override market.hours.
     market_open_ist: TimeOfDay | None = None
     market_close_ist: TimeOfDay | None = None
@@ -171,6 +175,18 @@ class PathsConfig(Model):
     state: str | None = None
     reports: str | None = None
     journal: str | None = None
+    # A group that may read what tradeday writes (files 0640, folders 0750); None: private
+    # (0600 / 0700). See core/fileperms.py.
+    group: str | None = None
+
+    @field_validator("group")
+    @classmethod
+    def _known_group(cls, value: str | None) -> str | None:
+        if value is not None:
+            from core.fileperms import group_id
+
+            group_id(value)  # ValueError: no such group, or not one of ours
+        return value
 
 
 class EodConfig(Model):
@@ -194,6 +210,20 @@ class ChecksConfig(Model):
     min_free_disk: Size = 1024**3
     timeout: Duration = 10.0
     max_clock_skew: Duration = 2.0
+    # Days before the market's holiday data ends that precheck warns (calendar.W001); 0 = never.
+    calendar_horizon: int = Field(default=45, ge=0)
+
+    @field_validator("silence", "disable")
+    @classmethod
+    def _not_the_guard(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        """No setting can silence or disable the paper/live guard (session/guard.py)."""
+        from session.guard import refusal
+
+        for index, entry in enumerate(value):
+            refused = refusal(str(info.field_name), entry)
+            if refused:
+                raise RuleViolation(refused.message, hint=refused.hint, at=(index,))
+        return value
 
 
 _TZ_TO_CALENDAR = {
@@ -226,6 +256,8 @@ class TradedayConfig(BaseModel):
     _sha256: str = PrivateAttr(default="")
     _text: str = PrivateAttr(default="")
     _warnings: list[str] = PrivateAttr(default_factory=list)
+    _env_paths: frozenset[tuple[str | int, ...]] = PrivateAttr(default=frozenset())
+    _notification_env: frozenset[str] = PrivateAttr(default_factory=frozenset)  # set by the loader
 
     @field_validator("mode", mode="before")
     @classmethod
@@ -296,6 +328,17 @@ class TradedayConfig(BaseModel):
     @property
     def warnings(self) -> list[str]:
         return self._warnings
+
+    @property
+    def env_paths(self) -> frozenset[tuple[str | int, ...]]:
+        """Key paths of the values that came from ``${ENV}``: masked wherever they are shown."""
+        return self._env_paths
+
+    @property
+    def notification_env_vars(self) -> frozenset[str]:
+        """Environment variables whose values the ``notifications`` section took (``${VAR}``):
+        tradeday's secrets, which engines do not inherit (docs/ENGINE.md)."""
+        return self._notification_env
 
     @property
     def root_dir(self) -> Path:

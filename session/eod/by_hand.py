@@ -1,12 +1,14 @@
 """``tradeday eod``: the end of day by hand, for a date (default: today in market time)."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from session.eod.contract import EodOptions, EodResult, StepRecord
+from session.eod.dates import refuse_future
 from session.eod.market import load_calendar, resolve_currency
 from session.eod.pipeline import run_eod
 
@@ -62,7 +64,12 @@ def run_eod_by_hand(config: TradedayConfig, request: EodRequest, *,
     # Config problems (calendar, currency) exit 3 here, before any step runs.
     calendar = load_calendar(config)
     resolve_currency(config, calendar)
+    refuse_future([request.day], calendar, "--date")  # exit 2, before any file is touched
     session_date = request.day or calendar.today()
+    from core.exitcodes import ExitCode
+    from session.checks.filesystem import require_usable_folders
+
+    require_usable_folders(config, exit_code=ExitCode.EOD_FAILED)  # the log and report go there: exit 5 if not
     setup_logging(request.log_level, config.logs_dir / session_date.isoformat() / "tradeday.log")
 
     hub = None
@@ -71,12 +78,22 @@ def run_eod_by_hand(config: TradedayConfig, request: EodRequest, *,
 
         hub = NotificationHub(config.notifications, config.outbox_path)
         hub.drain_outbox()  # what earlier commands could not deliver goes out now
+    from session.supervisor.signals import Interrupted, interrupt_on_stop_signals
+
     try:
-        if on_start is not None:
-            on_start(EodStart(date=session_date, mode=effective, calendar=calendar.name))
-        options = EodOptions(mode=effective, analytics=request.analytics, backtest=request.backtest,
-                             carry=request.carry, on_step=on_step)
-        result = run_eod(config, session_date, options, hub=hub)
+        # SIGTERM/SIGINT/SIGHUP stop the step that runs (a hook's whole process group
+        # included) and exit 128 + the signal; the report is not written (cli/main.py).
+        with interrupt_on_stop_signals():
+            if on_start is not None:
+                on_start(EodStart(date=session_date, mode=effective, calendar=calendar.name))
+            options = EodOptions(mode=effective, analytics=request.analytics, backtest=request.backtest,
+                                 carry=request.carry, on_step=on_step)
+            result = run_eod(config, session_date, options, hub=hub)
+    except Interrupted as exc:
+        logging.getLogger("tradeday.eod").warning("end of day %s %s; no report written", session_date, exc)
+        if hub is not None:
+            hub.cut_short()  # stopping now: what is unsent waits in the outbox for the next command
+        raise
     finally:
         if hub is not None:
             hub.close(config.notifications.flush_timeout)

@@ -95,7 +95,19 @@ def run_step(config: TradedayConfig, name: str, step: StepConfig, day: date, mod
             fh.write(f"### tradeday: could not start: {exc.strerror or exc}\n".encode())
             record["duration_s"] = round(time.monotonic() - started, 3)
             return record
-        timed_out = _wait_or_stop(proc, token, step.timeout)
+        try:
+            timed_out = _wait_or_stop(proc, token, step.timeout)
+        except BaseException as exc:
+            # A stop signal (Interrupted, Ctrl+C) or anything else while waiting: the hook and all
+            # it started must not outlive us. It gets the same grace as at its timeout (to save
+            # its work), then SIGKILL; a second Ctrl+C skips the grace.
+            what = str(exc) or exc.__class__.__name__
+            log.warning("eod %s: %s; stopping its process group (SIGTERM, SIGKILL after %gs)", name, what,
+                        STEP_STOP_GRACE_S)
+            _stop_group(proc, token, STEP_STOP_GRACE_S)
+            fh.write(f"### tradeday: {what} after {time.monotonic() - started:.1f}s; process group stopped\n"
+                     .encode())
+            raise
         if not timed_out:
             _stop_leftovers(name, proc, token)
         _conclude(record, fh, name, step, proc.returncode, time.monotonic() - started, timed_out, where)
@@ -104,19 +116,14 @@ def run_step(config: TradedayConfig, name: str, step: StepConfig, day: date, mod
 
 
 def _wait_or_stop(proc: subprocess.Popen[bytes], token: str, timeout: float) -> bool:
-    """Wait for the hook up to ``timeout`` (0: no limit); True if its group had to be stopped."""
-    timed_out = False
+    """Wait for the hook up to ``timeout`` (0: no limit); True if its group had to be stopped.
+    An exception while waiting (a stop signal) propagates: run_step stops the group then."""
     try:
-        try:
-            proc.wait(timeout=timeout or None)  # 0 = no limit, like hang_timeout
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _stop_group(proc, token, STEP_STOP_GRACE_S)
-    except BaseException:
-        # Ctrl+C (or anything else) while waiting: the hook must not outlive us.
-        _stop_group(proc, token, 1.0)
-        raise
-    return timed_out
+        proc.wait(timeout=timeout or None)  # 0 = no limit, like hang_timeout
+    except subprocess.TimeoutExpired:
+        _stop_group(proc, token, STEP_STOP_GRACE_S)
+        return True
+    return False
 
 
 def _stop_leftovers(name: str, proc: subprocess.Popen[bytes], token: str) -> None:
@@ -158,6 +165,7 @@ def _log_output(name: str, tail: str, *, failed: bool) -> None:
 
 def _stop_group(proc: subprocess.Popen[bytes], token: str, grace: float) -> None:
     from session.proctree import stop_engine_processes
+    from session.supervisor.signals import active_kill_now
 
     exited = threading.Event()
 
@@ -168,8 +176,10 @@ def _stop_group(proc: subprocess.Popen[bytes], token: str, grace: float) -> None
 
     reaper = threading.Thread(target=reap, name="tradeday-eod-reaper", daemon=True)
     reaper.start()
+    # kill_now: a second Ctrl+C while the group has its grace. Without installed handlers a
+    # private event keeps proctree's waits off time.sleep.
     stop_engine_processes(proc.pid, token=token, stop_signal=signal.SIGTERM, stop_timeout=grace,
-                          leader_exited=exited)
+                          leader_exited=exited, kill_now=active_kill_now() or threading.Event())
     reaper.join(grace + 5.0)
 
 

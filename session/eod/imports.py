@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import EodError, TradedayError, UsageError
+from session.eod.dates import refuse_future
 from session.eod.paths import show_path
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ def import_fills_file(config: TradedayConfig, file: Path, fmt: str, calendar: Ma
     for f in fills:
         by_day.setdefault(f.time.astimezone(calendar.tz).date(), []).append(f)
     chosen = _choose_days(file, by_day, dates, warnings)
+    refuse_future(chosen, calendar, f"--fills: {file}")  # nothing is written: all days or none
     plan = _plan(config, chosen, force)
     return ImportResult(days=_carry_out(plan), warnings=warnings, currencies=currencies)
 
@@ -153,21 +155,32 @@ def _plan(config: TradedayConfig, chosen: dict[date, list[Fill]], force: bool) -
 
 
 def _carry_out(plan: list[_PlannedDay]) -> list[ImportedDay]:
-    """Write the planned journals, moving a replaced one aside first."""
+    """Write the planned journals, moving a replaced one aside first (and back if the new one
+    cannot be written: a full disk must not leave the day without its journal)."""
+    from reports.fileset import errno_name
     from reports.journal import write_journal
 
-    days = []
+    days: list[ImportedDay] = []
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     for day in plan:
-        backup = None
-        if day.status == "replaced":
-            for old in day.existing:
-                backup = _free_name(old.with_name(f"{old.name}.replaced-{stamp}"))
-                os.replace(old, backup)
-        if day.status != "unchanged":
-            write_journal(day.fills, day.target)
+        moved: list[tuple[Path, Path]] = []
+        try:
+            if day.status == "replaced":
+                for old in day.existing:
+                    aside = _free_name(old.with_name(f"{old.name}.replaced-{stamp}"))
+                    os.replace(old, aside)
+                    moved.append((old, aside))
+            if day.status != "unchanged":
+                write_journal(day.fills, day.target)
+        except OSError as exc:
+            for old, aside in reversed(moved):
+                os.replace(aside, old)
+            done = f"; imported before it: {', '.join(str(d.date) for d in days)}" if days else ""
+            raise EodError(f"--fills: cannot write {exc.filename or day.target}: {exc.strerror or exc} "
+                           f"({errno_name(exc)}); the journal of {day.date} is unchanged{done}",
+                           hint="free space in the journal folder (or fix its permissions) and import again") from None
         days.append(ImportedDay(date=day.date, path=day.target, fills=len(day.fills), status=day.status,
-                                backup=backup))
+                                backup=moved[-1][1] if moved else None))
     return days
 
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 def load_calendar(config: TradedayConfig) -> MarketCalendar:
     from session.calendar import MarketCalendar
 
-    return MarketCalendar.from_market_config(config.market)
+    return MarketCalendar.from_config(config)
 
 
 def resolve_currency(config: TradedayConfig, calendar: MarketCalendar) -> str:

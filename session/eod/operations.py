@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import TradedayError, UsageError
 from session.eod.contract import EodResult, StepRecord
+from session.eod.dates import refuse_future
 from session.eod.imports import ImportedDay, guess_fills_format, import_fills_file
 from session.eod.market import load_calendar, resolve_currency
 from session.eod.periods import PeriodResult, period_bounds, write_period
@@ -162,13 +163,19 @@ class _ReportRun:
         self.outcome = ReportOutcome()
         self.start = request.start
         self.end = request.end
+        self.today: date | None = None  # the market's, once the calendar is loaded
 
     def run(self) -> ReportOutcome:
         config, request = self.config, self.request
         calendar = load_calendar(config)
         resolve_currency(config, calendar)  # exit 3 before anything is written
+        # exit 2 before anything is written: no report (or import) for a day that has not happened
+        refuse_future([request.day], calendar, "DATE")
+        refuse_future([request.start], calendar, "--from")
+        refuse_future([request.end], calendar, "--to")
+        self.today = calendar.today()
         if self.start is not None and self.end is None:
-            self.end = max(latest_data_date(config) or self.start, self.start)
+            self.end = max(latest_data_date(config, until=self.today) or self.start, self.start)
 
         notes: list[str] = []
         imported_days: list[date] | None = None
@@ -201,7 +208,7 @@ class _ReportRun:
             assert end is not None
             have = journal_dates(config) | report_dates(config)
             return sorted(d for d in have if start <= d <= end)
-        latest = latest_data_date(config)
+        latest = latest_data_date(config, until=self.today)
         if latest is None:
             raise UsageError(f"nothing to report: no journal in {config.journal_dir} and no daily report in "
                              f"{config.reports_dir / 'daily'}", hint="give a DATE, or run tradeday eod first")
@@ -260,7 +267,8 @@ class _ReportRun:
                 continue
             seen.add(label)
             try:
-                written = write_period(self.config, kind, anchor, mode=self.config.mode, carry=self.request.carry)
+                written = write_period(self.config, kind, anchor, mode=self.config.mode, carry=self.request.carry,
+                                       until=self.today)
             except TradedayError as exc:
                 # A damaged daily report or journal in the period: no summary from part of it.
                 failed = PeriodFailed(kind=kind, label=label, error=str(exc))

@@ -54,9 +54,10 @@ class PeriodResult:
 
 
 def write_period(config: TradedayConfig, kind: str, day: date, *, mode: str, carry: bool = True,
-                 on_step: Callable[[StepRecord], None] | None = None) -> PeriodResult:
+                 on_step: Callable[[StepRecord], None] | None = None, until: date | None = None) -> PeriodResult:
     """The weekly/monthly summary of the period containing ``day``, from its daily JSON
     reports; days with a journal but no report get their daily report written first.
+    Days after ``until`` (the market's today) are left out: they have not happened.
 
     Raises EodError when a day's data is bad (no summary is written from part of a period).
     """
@@ -69,7 +70,8 @@ def write_period(config: TradedayConfig, kind: str, day: date, *, mode: str, car
     docs = []
     days = []
     d = start
-    while d <= end:
+    last = min(end, until) if until is not None else end
+    while d <= last:
         if d not in have_reports and d in have_journals:
             result = regenerate_daily(config, d, mode=mode, carry=carry, on_step=on_step)
             regenerated.append((d, result))

@@ -54,6 +54,7 @@ from session.eod.paths import (
 )
 from session.eod.sessions import report_session, session_from_state_file
 from session.eod.store import CARRY_LOOKBACK_DAYS, find_previous_report, latest_report_before, read_json_report
+from session.supervisor.signals import Interrupted
 
 if TYPE_CHECKING:
     from reports.journal import FillTable
@@ -68,10 +69,15 @@ def run_eod(config: TradedayConfig, day: date, options: EodOptions, hub: Any | N
     run = _EodRun(config, day, options, hub)
     try:
         return run.run()
+    except Interrupted as exc:  # a stop signal (tradeday run / eod / report): which step it stopped
+        exc.step = exc.step or run.current
+        raise
     except (TradedayError, OSError) as exc:
         # A config or data problem (or a full disk) found on the way: recorded, notified, exit 5.
         if isinstance(exc, OSError):
-            message = clean_message(f"{exc.filename or 'a file'}: {exc.strerror or exc}")
+            from reports.fileset import errno_name
+
+            message = clean_message(f"{exc.filename or 'a file'}: {exc.strerror or exc} ({errno_name(exc)})")
         else:
             message = clean_message(str(exc))
         log.error("end of day %s stopped: %s", day, message)

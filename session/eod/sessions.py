@@ -12,10 +12,28 @@ if TYPE_CHECKING:
 
 
 def report_session(info: Mapping[str, Any]) -> dict[str, Any]:
-    """``{status, engines: [EngineStatus.to_json()]}`` (or an earlier report's session) -> the
-    report's ``{status, engines: [{name, starts, restarts, final_state, exit_code, runtime_s}]}``."""
+    """``{status, engines: [EngineStatus.to_json()], runs: [state-file runs]}`` (or an earlier
+    report's session) -> the report's ``{status, engines: [{name, starts, restarts, final_state,
+    exit_code, runtime_s}], runs: [{run, pid, started_at, ended_at, phase, exit_code, engines}]}``
+    (``runs``: every ``tradeday run`` of the date, when the state file recorded them)."""
+    session: dict[str, Any] = {"status": info.get("status"), "engines": _report_engines(info.get("engines"))}
+    runs = [r for r in info.get("runs") or [] if isinstance(r, Mapping)]
+    if runs:
+        session["runs"] = [{
+            "run": r.get("run"),
+            "pid": r.get("pid", (r.get("orchestrator") or {}).get("pid")),
+            "started_at": r.get("started_at"),
+            "ended_at": r.get("ended_at"),
+            "phase": r.get("phase"),
+            "exit_code": r.get("exit_code"),
+            "engines": _report_engines(r.get("engines")),
+        } for r in runs]
+    return session
+
+
+def _report_engines(items: Any) -> list[dict[str, Any]]:
     engines = []
-    for e in info.get("engines") or []:
+    for e in items or []:
         if not isinstance(e, Mapping):
             continue
         exit_code = e.get("exit_code")
@@ -29,7 +47,7 @@ def report_session(info: Mapping[str, Any]) -> dict[str, Any]:
             "exit_code": exit_code,
             "runtime_s": e.get("runtime_s"),
         })
-    return {"status": info.get("status"), "engines": engines}
+    return engines
 
 
 def session_from_state_file(config: TradedayConfig, day: date) -> dict[str, Any] | None:
@@ -53,4 +71,4 @@ def session_from_state_file(config: TradedayConfig, day: date) -> dict[str, Any]
         status = phase.lower() or "running"
     else:
         status = "aborted"  # the run died (SIGKILL, crash) before it finished
-    return report_session({"status": status, "engines": state.get("engines")})
+    return report_session({"status": status, "engines": state.get("engines"), "runs": state.get("runs")})

@@ -75,7 +75,8 @@ def report_dates(config: TradedayConfig) -> set[date]:
     return _dates_in(config.reports_dir / "daily", _REPORT_FILE)
 
 
-def latest_data_date(config: TradedayConfig) -> date | None:
-    """The latest date with a journal or a daily report (``tradeday report`` without DATE)."""
-    dates = journal_dates(config) | report_dates(config)
+def latest_data_date(config: TradedayConfig, *, until: date | None = None) -> date | None:
+    """The latest date with a journal or a daily report (``tradeday report`` without DATE),
+    not after ``until`` (the market's today: a file dated later is not a day that happened)."""
+    dates = {d for d in journal_dates(config) | report_dates(config) if until is None or d <= until}
     return max(dates) if dates else None

@@ -12,6 +12,7 @@ import logging
 import re
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -58,8 +59,8 @@ class Attempt:
     status: int | None = None
 
 
-def _parse_retry_after(response: requests.Response) -> float | None:
-    header = response.headers.get("Retry-After")
+def _parse_retry_after(headers: Mapping[str, str], body: bytes) -> float | None:
+    header = headers.get("Retry-After")
     if header:
         try:
             return max(0.0, float(header))
@@ -70,15 +71,29 @@ def _parse_retry_after(response: requests.Response) -> float | None:
             except (TypeError, ValueError):
                 pass
     try:
-        body = response.json()
-    except ValueError:
+        parsed = json.loads(body.decode("utf-8")) if body else None
+    except ValueError:  # UnicodeDecodeError is one
         return None
-    if isinstance(body, dict):
+    if isinstance(parsed, dict):
         # Discord: {"retry_after": 0.5}; Telegram: {"parameters": {"retry_after": 3}}.
-        for value in (body.get("retry_after"), (body.get("parameters") or {}).get("retry_after")):
+        for value in (parsed.get("retry_after"), (parsed.get("parameters") or {}).get("retry_after")):
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 return max(0.0, float(value))
     return None
+
+
+def redirect_error(status: int, target_host: str) -> str:
+    """A 30x as a delivery failure: the status and the host it names, never its URL."""
+    return (f"HTTP {status} redirect to {target_host} not followed "
+            "(notifications go only to the configured URL; set it to the final address)")
+
+
+def new_session() -> requests.Session:
+    """An HTTP session for notifications: it follows no redirect and keeps at most
+    REPLY_BODY_MAX of any reply (``session.bounded_http``)."""
+    from session.bounded_http import REPLY_BODY_MAX, bounded_session
+
+    return bounded_session(limit=REPLY_BODY_MAX)
 
 
 def _describe_request_error(exc: BaseException, timeout: float) -> str:
@@ -180,14 +195,21 @@ class HttpTransport(Transport):
     def attempt(self, message: NotificationMessage, timeout: float) -> Attempt:
         import requests
 
+        from session.bounded_http import RedirectRefused
+
         try:
             body, headers = self.build(message)
         except Exception as exc:  # a formatting bug must not kill the sender thread
             return Attempt(ok=False, error=f"could not build the message: {type(exc).__name__}: {scrub(str(exc))[:200]}")
         if self._session is None:
-            self._session = requests.Session()
+            self._session = new_session()
         try:
+            # The session never follows a redirect (it would take the secret headers, the
+            # body and the signature to another host) and reads at most REPLY_BODY_MAX.
             response = self._session.post(self.url(), data=body, headers=headers, timeout=(timeout, timeout))
+        except RedirectRefused as exc:
+            # Permanent: the same URL will redirect again.
+            return Attempt(ok=False, error=redirect_error(exc.status, GLOBAL_REDACTOR(exc.target_host)), status=exc.status)
         except requests.RequestException as exc:
             return Attempt(ok=False, retryable=True, error=_describe_request_error(exc, timeout))
         except Exception as exc:  # e.g. InvalidURL raised as ValueError subclasses
@@ -196,7 +218,7 @@ class HttpTransport(Transport):
             status = response.status_code
             if 200 <= status < 300:
                 return Attempt(ok=True, status=status)
-            retry_after = _parse_retry_after(response)
+            retry_after = _parse_retry_after(response.headers, response.content)
             snippet = scrub(response.content[:1000].decode("utf-8", "replace").strip().replace("\n", " "))[:200]
         error = f"HTTP {status}" + (f": {snippet}" if snippet else "")
         retryable = status in (408, 429) or status >= 500

@@ -269,8 +269,13 @@ def telegram_payload(message: NotificationMessage, *, chat_id: str) -> dict[str,
 
 # ---------------------------------------------------------------- Webhook
 def webhook_payload(message: NotificationMessage) -> dict[str, Any]:
-    """tradeday's documented webhook schema (docs/NOTIFICATIONS.md)."""
+    """tradeday's documented webhook schema (docs/NOTIFICATIONS.md).
+
+    ``metadata`` and ``timestamp`` repeat ``fields`` and ``time`` under copilot_quant's
+    names, so that receivers written for copilot_quant keep working.
+    """
     r = render(message)
+    when = r.timestamp.isoformat()
     return {
         "source": SOURCE,
         "version": WEBHOOK_SCHEMA_VERSION,
@@ -279,7 +284,9 @@ def webhook_payload(message: NotificationMessage) -> dict[str, Any]:
         "title": r.title,
         "message": r.text,
         "fields": r.raw_fields,
-        "time": r.timestamp.isoformat(),
+        "metadata": r.raw_fields,
+        "time": when,
+        "timestamp": when,
         "late": r.late,
         "repeated": r.repeated,
     }

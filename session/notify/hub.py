@@ -69,6 +69,7 @@ class NotificationHub:
         self._closed = False
         self._closing = threading.Event()
         self._deadline: float | None = None
+        self._cut_short = False
         self._workers: list[ChannelWorker] = []
         self._loader: threading.Thread | None = None
         for secret in secret_values(config):
@@ -149,6 +150,7 @@ class NotificationHub:
 
     def _load_backlog(self) -> None:
         try:
+            self.outbox.sweep_claims()  # claims of dead processes and of entries gone
             entries = self.outbox.read()
         except Exception as exc:
             log.error("could not read the outbox %s: %s", self.outbox.path, scrub(str(exc)))
@@ -234,7 +236,7 @@ class NotificationHub:
             return
         timeout = self.config.flush_timeout if flush_timeout is None else max(0.0, flush_timeout)
         self._release_suppressed()
-        self._deadline = time.monotonic() + timeout
+        self._deadline = time.monotonic() + (0.0 if self._cut_short else timeout)
         for worker in self._workers:
             with worker.cond:
                 worker.closing = True
@@ -242,23 +244,40 @@ class NotificationHub:
                 worker.cond.notify_all()
         self._closing.set()
         for worker in self._workers:
-            worker.thread.join(max(0.0, self._deadline - time.monotonic()) + 0.05)
+            # In slices: cut_short() (a stop signal) may bring the deadline forward.
+            while worker.thread.is_alive() and time.monotonic() < self._deadline:
+                worker.thread.join(min(0.1, max(0.0, self._deadline - time.monotonic())))
+            worker.thread.join(0.05)
         for worker in self._workers:
             if worker.thread.is_alive():
                 # Stuck in a request past the deadline: write its queue and the message
-                # in flight to the outbox ourselves. If that send does succeed later,
-                # the thread removes the entry again.
+                # in flight to the outbox ourselves, the one in flight claimed (no other
+                # process may send it while this one still might). If that send does
+                # succeed later, the thread removes the entry again (once it is written:
+                # ``stranded_written``). Not written under the worker's lock: emit must
+                # never wait for a disk.
                 with worker.cond:
                     worker.abandoned = True
-                    stranded = ([worker.inflight] if worker.inflight and worker.inflight.late_entry is None else []) + worker.take_all()
+                    inflight = worker.inflight if worker.inflight and worker.inflight.late_entry is None else None
+                    stranded = ([inflight] if inflight else []) + worker.take_all()
                     for item in stranded:  # ids now, so the thread can find them later
                         item.entry_id = item.entry_id or new_entry_id()
-                worker.give_up(stranded, f"still sending after flush_timeout {timeout:g}s")
+                try:
+                    worker.give_up(stranded, f"still sending after flush_timeout {timeout:g}s", still_sending=inflight)
+                finally:
+                    worker.stranded_written.set()
         s = self.stats
         log.info(
             "notifications: %d sent, %d re-sent from the outbox, %d kept in the outbox, %d dropped (queue full), %d folded as repeats",
             s.sent, s.late_sent, s.to_outbox, s.dropped, s.suppressed,
         )
+
+    def cut_short(self) -> None:
+        """End a close() now, from another thread (tradeday got a stop signal while flushing):
+        what is not sent yet goes to the outbox, as at the flush timeout."""
+        self._cut_short = True
+        if self._deadline is not None:
+            self._deadline = time.monotonic()
 
     def _release_suppressed(self) -> None:
         # A repeat folded into the dedup window would otherwise never be reported.

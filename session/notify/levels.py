@@ -69,6 +69,8 @@ EOD_FAILED = "eod_failed"
 CONFIG_RELOADED = "config_reloaded"
 CONFIG_REJECTED = "config_rejected"
 INTERRUPTED = "interrupted"
+LATE_START = "late_start"
+DISK_FULL = "disk_full"
 TEST = "test"
 
 # --- Events an engine reports through the ``@tradeday {json}`` stdout line protocol ---
@@ -94,6 +96,8 @@ EVENT_DEFAULT_LEVELS: dict[str, AlertLevel] = {
     CONFIG_RELOADED: AlertLevel.INFO,
     CONFIG_REJECTED: AlertLevel.WARNING,
     INTERRUPTED: AlertLevel.WARNING,
+    LATE_START: AlertLevel.WARNING,
+    DISK_FULL: AlertLevel.CRITICAL,
     TEST: AlertLevel.INFO,
     FILL: AlertLevel.INFO,
     ORDER_ERROR: AlertLevel.WARNING,

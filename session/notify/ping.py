@@ -1,7 +1,8 @@
 """The dead-man's switch: a healthchecks.io-style ping (``start``, ``success``, ``fail``).
 
 A ping waits at most ``PING_TIMEOUT_MAX`` seconds and never raises: a health-check
-service that is down must not hold up or break the trading day.
+service that is down must not hold up or break the trading day. It follows no redirect
+and reads at most 64 KiB of the reply (see ``session.bounded_http``).
 """
 from __future__ import annotations
 
@@ -39,18 +40,22 @@ def ping_healthcheck(config: NotificationsConfig, kind: str = "success", body: s
     outcome: dict[str, Any] = {}
 
     def run() -> None:
+        from session.bounded_http import RedirectRefused
+        from session.notify.channels import _describe_request_error, _guard_urllib3_logs, new_session, redirect_error
+
         try:
-            import requests
-
-            from session.notify.channels import _guard_urllib3_logs
-
             _guard_urllib3_logs()
             data = GLOBAL_REDACTOR(body)[:PING_BODY_MAX].encode("utf-8") if body else b""
-            with requests.post(target, data=data, timeout=(timeout, timeout), headers={"User-Agent": "tradeday-notify/1"}) as r:
-                outcome["status"] = r.status_code
+            # The session follows no redirect (the ping URL is a secret, and so is the
+            # body's reason) and reads at most REPLY_BODY_MAX of the reply.
+            with new_session() as session:
+                response = session.post(target, data=data, timeout=(timeout, timeout),
+                                        headers={"User-Agent": "tradeday-notify/1"})
+                outcome["status"] = response.status_code
+        except RedirectRefused as exc:
+            outcome["status"] = exc.status
+            outcome["error"] = redirect_error(exc.status, GLOBAL_REDACTOR(exc.target_host))
         except Exception as exc:
-            from session.notify.channels import _describe_request_error
-
             outcome["error"] = _describe_request_error(exc, timeout)
 
     thread = threading.Thread(target=run, name="tradeday-healthcheck", daemon=True)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from core.redact import GLOBAL_REDACTOR
 from session.notify.channels import Transport, scrub
 from session.notify.config import ChannelConfig
-from session.notify.delivery import deliver
+from session.notify.delivery import DeliveryResult, deliver
 from session.notify.levels import LEVELS_ASCENDING, AlertLevel
 from session.notify.message import NotificationMessage
 from session.notify.outbox import make_entry, new_entry_id
@@ -32,6 +32,9 @@ RATE_WINDOW = 60.0
 # A late (outbox) message gets fewer tries: if the channel is still down it stays in
 # the outbox anyway, and live messages wait behind it.
 LATE_MAX_ATTEMPTS = 2
+# Beyond the longest a send can take by the config (connect, read and the bounded body
+# read per attempt, plus the waits): name resolution is not covered by timeouts.
+CLAIM_MARGIN = 120.0
 
 
 @dataclass
@@ -79,6 +82,8 @@ class ChannelWorker:
         self.inflight: QueueItem | None = None
         self.closing = False
         self.abandoned = False
+        # Set by close() once it has written an abandoned worker's messages to the outbox.
+        self.stranded_written = threading.Event()
         self.dropped = 0
         self.late_refusals = 0
         self.limiter = RateLimiter(config.rate_limit, hub.clock)
@@ -191,7 +196,7 @@ class ChannelWorker:
             # Short slices: the clock may be a test's, and close() may set a deadline.
             self.hub._wait(min(delay, 1.0))
 
-    def _deliver(self, item: QueueItem, max_attempts: int) -> Any:
+    def _deliver(self, item: QueueItem, max_attempts: int) -> DeliveryResult:
         cfg = self.hub.config
         return deliver(
             self.transport,
@@ -213,9 +218,15 @@ class ChannelWorker:
         with self.cond:
             abandoned = self.abandoned
         if abandoned:
-            # close() gave up waiting and already wrote this message to the outbox.
-            if result.ok and item.entry_id:
-                self.hub.outbox.remove([item.entry_id])
+            # close() gave up waiting and writes this message to the outbox, claimed
+            # for this process so that no other drains it meanwhile.
+            if not self.stranded_written.wait(self.hub.outbox.lock_timeout + 5.0):
+                return  # close() is stuck writing it: it stays (delivery is at least once)
+            if item.entry_id:
+                if result.ok:
+                    self.hub.outbox.remove([item.entry_id])
+                else:
+                    self._release([item.entry_id])
             return
         if result.ok:
             self.hub._count("sent")
@@ -228,16 +239,53 @@ class ChannelWorker:
         )
         self._to_outbox([item], attempts=result.attempts, error=result.error, permanent=result.permanent)
 
+    def claim_ttl(self, attempts: int) -> float:
+        """How long a claim must hold for a send of ``attempts`` tries to end."""
+        cfg = self.hub.config
+        return attempts * 3 * cfg.timeout + max(attempts - 1, 0) * cfg.max_retry_wait + CLAIM_MARGIN
+
+    def _claim(self, entry_id: str, ttl: float) -> bool:
+        from filelock import Timeout
+
+        try:
+            return self.hub.outbox.claim(entry_id, ttl)
+        except (OSError, Timeout) as exc:
+            # Sending unclaimed could deliver it twice; it stays for a later drain.
+            log.warning("%s: could not claim outbox entry %s (%s); left for later", self.name, entry_id, exc)
+            return False
+
     def _send_late(self, item: QueueItem) -> None:
         if not self._wait_for_rate_slot():
             return  # stays in the outbox
-        self.limiter.record()
-        result = self._deliver(item, min(LATE_MAX_ATTEMPTS, self.hub.config.max_attempts))
-        if result.ok:
+        attempts = min(LATE_MAX_ATTEMPTS, self.hub.config.max_attempts)
+        entry_id = item.entry_id or ""
+        if not self._claim(entry_id, self.claim_ttl(attempts)):
+            return  # another process is sending it, or has sent it
+        sent = False
+        try:
+            self.limiter.record()
+            result = self._deliver(item, attempts)
+            if result.ok:
+                self.hub.outbox.remove([entry_id])  # its claim goes with it
+                sent = True
+        finally:
+            if not sent:
+                self._release([entry_id])
+        if sent:
             self.late_refusals = 0
-            self.hub.outbox.remove([item.entry_id or ""])
             self.hub._count("late_sent")
-            return
+        else:
+            self._late_failed(item, result)
+
+    def _release(self, ids: list[str]) -> None:
+        from filelock import Timeout
+
+        try:
+            self.hub.outbox.release(ids)
+        except (OSError, Timeout) as exc:  # the claim expires by itself
+            log.warning("%s: could not release outbox claim(s) (%s)", self.name, exc)
+
+    def _late_failed(self, item: QueueItem, result: DeliveryResult) -> None:
         if result.permanent:
             # The service refused this one message (say, a 400 for its content): skip it,
             # so one bad entry cannot block every later one. Two refusals in a row mean
@@ -251,13 +299,16 @@ class ChannelWorker:
             self.backlog.clear()
         log.warning("%s: still failing (%s); %d late notification(s) stay in the outbox", self.name, result.error, left)
 
-    def give_up(self, items: list[QueueItem], reason: str) -> None:
+    def give_up(self, items: list[QueueItem], reason: str, *, still_sending: QueueItem | None = None) -> None:
+        """Write ``items`` to the outbox; ``still_sending`` (one of them, in flight) is
+        written claimed, so no other process sends it while this one still might."""
         live = [it for it in items if it.late_entry is None]  # late ones are still in the outbox
         if live:
-            self._to_outbox(live, attempts=0, error=reason, permanent=False)
+            self._to_outbox(live, attempts=0, error=reason, permanent=False, still_sending=still_sending)
             log.warning("%s: %d notification(s) not sent (%s); kept in the outbox %s", self.name, len(live), reason, self.hub.outbox.path)
 
-    def _to_outbox(self, items: list[QueueItem], *, attempts: int, error: str, permanent: bool) -> None:
+    def _to_outbox(self, items: list[QueueItem], *, attempts: int, error: str, permanent: bool,
+                   still_sending: QueueItem | None = None) -> None:
         for it in items:
             it.entry_id = it.entry_id or new_entry_id()
         entries = [
@@ -272,8 +323,9 @@ class ChannelWorker:
             )
             for it in items
         ]
+        claimed = [still_sending.entry_id] if still_sending is not None and still_sending.entry_id else []
         try:
-            self.hub.outbox.append(entries)
+            self.hub.outbox.append(entries, claimed=claimed, claim_ttl=self.claim_ttl(self.hub.config.max_attempts))
         except OSError as exc:
             log.error("%s: could not write %d notification(s) to the outbox: %s", self.name, len(entries), exc)
             return

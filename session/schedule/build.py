@@ -94,7 +94,7 @@ def build_schedule(config: TradedayConfig, target: str, *, first: date | None = 
         raise UsageError(f"unknown schedule target {target!r}; use one of {', '.join(TARGETS)}")
     generated = (now or datetime.now()).astimezone()
     invocation = _invocation(config)
-    cal = MarketCalendar.from_market_config(config.market)
+    cal = MarketCalendar.from_config(config)
     start = first or cal.today(generated)
     sbo = config.session.start_before_open
     server: ServerZone | None = None

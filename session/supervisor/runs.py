@@ -39,6 +39,10 @@ class EngineRun:
     exit_handled: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
     psutil_cache: dict[int, psutil.Process] = field(default_factory=dict)
+    # The hang watchdog's view of the heartbeat file (monotonic times; see watchdog.py).
+    heartbeat_mtime_ns: int | None = None  # the mtime last seen; at spawn, the one before this start
+    heartbeat_checked_monotonic: float = float("-inf")
+    last_beat_monotonic: float | None = None
 
     @property
     def pid(self) -> int:

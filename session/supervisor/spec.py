@@ -66,6 +66,8 @@ class EngineSpec:
     stop_signal: int = signal.SIGTERM
     stop_timeout: float = 30.0
     parent_death_signal: int | None = signal.SIGTERM  # Linux only (PR_SET_PDEATHSIG)
+    log_max_bytes: int = 0  # rotate log_file at this size (session.log_max_size); 0 = never
+    log_backups: int = 5  # rotated files kept: log_file.1 ... log_file.N
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name or self.name.strip() != self.name:
@@ -81,6 +83,8 @@ class EngineSpec:
             raise ValueError(f"engine {self.name}: restart must be one of {', '.join(RESTART_POLICIES)}")
         if self.max_restarts < 0:
             raise ValueError(f"engine {self.name}: max_restarts must not be negative")
+        if self.log_max_bytes < 0 or self.log_backups < 0:
+            raise ValueError(f"engine {self.name}: log_max_bytes and log_backups must not be negative")
         for name in ("backoff_initial", "backoff_max", "start_secs", "hang_timeout", "stop_timeout"):
             if getattr(self, name) < 0:
                 raise ValueError(f"engine {self.name}: {name} must not be negative")

@@ -42,7 +42,7 @@ from session.supervisor.spec import POLICY_FIELDS, EngineSpec
 from session.supervisor.states import FINISHED_STATES, EngineState, check_transition
 from session.supervisor.status import EngineStatus, describe_exit, engine_status
 from session.supervisor.stopping import stop_run
-from session.supervisor.watchdog import hung_for
+from session.supervisor.watchdog import heartbeat_mtime, hung_for
 
 # The supervising loop re-checks the wall clock, the stop request and timers this often;
 # exits wake it at once.
@@ -119,8 +119,14 @@ class Supervisor:
             self._spawner.start()
             for spec in self._specs:
                 if spec.heartbeat_file is not None:
-                    spec.heartbeat_file.parent.mkdir(parents=True, exist_ok=True)
-                self._engines[spec.name] = EngineRecord(spec, EngineLog(spec.log_file, self._timestamps))
+                    try:
+                        spec.heartbeat_file.parent.mkdir(parents=True, exist_ok=True)
+                    except OSError as exc:  # the engine's touch will fail too; trading need not
+                        self._logger.error("engine %s: cannot create the heartbeat folder %s: %s",
+                                           spec.name, spec.heartbeat_file.parent, exc.strerror or exc)
+                log = EngineLog(spec.log_file, self._timestamps, max_bytes=spec.log_max_bytes,
+                                backups=spec.log_backups, name=spec.name)
+                self._engines[spec.name] = EngineRecord(spec, log)
             for engine in self._engines.values():
                 self._spawn(engine)
         self._deliver_callbacks()
@@ -299,6 +305,7 @@ class Supervisor:
             token=token,
             started_monotonic=started,
             started_wall=datetime.now(self._tz).astimezone(self._tz),
+            heartbeat_mtime_ns=heartbeat_mtime(spec),  # touches before this start do not count
         )
         engine.run = run
         engine.counters.touch(started)
@@ -544,7 +551,12 @@ class Supervisor:
                 reader.stop_reading.set()
                 reader.join(_READER_JOIN_SECONDS)
         for engine in self._engines.values():
-            engine.log.close()
+            left = engine.log.close()
+            if left is not None:
+                # The end of the day records what its log could not: here, in tradeday's log.
+                self._logger.warning(
+                    "engine %s: %d bytes / %d lines of engine output dropped %s could not be noted in %s",
+                    engine.spec.name, left.bytes, left.lines, left.fault.while_text(), engine.log.path)
         if self._spawner is not None:
             self._spawner.close()
 

@@ -66,6 +66,7 @@ class FakeTWS:
         time_offset_s: float = 0.0,
         server_version: int = DEFAULT_SERVER_VERSION,
         next_valid_id: int = 1,
+        port: int = 0,  # 0: any free port; a fixed one (7496...) for the default-port rules
     ) -> None:
         self.accounts = list(accounts)
         self.mode = mode
@@ -74,7 +75,7 @@ class FakeTWS:
         self.next_valid_id = next_valid_id
         self.connections: list[TwsConnection] = []
         self.host = "127.0.0.1"
-        self.port = 0
+        self.port = port
         self._lock = threading.Lock()
         self._active_client_ids: set[int] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -117,7 +118,7 @@ class FakeTWS:
 
     async def _start(self) -> None:
         self._stopping = asyncio.Event()
-        self._server = await asyncio.start_server(self._serve, self.host, 0)
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _stop(self) -> None:

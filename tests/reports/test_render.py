@@ -124,11 +124,12 @@ def test_user_template_overrides_and_bundled_ones_fill_in(tmp_path):
         write_daily_report(daily_doc(), tmp_path / "d.json", tmp_path / "d.md", templates_dir=tmp_path / "nope")
 
 
-def test_html_is_escaped_markdown_is_not(tmp_path):
+def test_html_and_markdown_are_both_escaped(tmp_path):
     doc = daily_doc(notes=["<b>R&D</b> | review"])
     paths = write_daily_report(doc, tmp_path / "d.json", tmp_path / "d.md", html_path=tmp_path / "d.html", chart=False)
     assert "&lt;b&gt;R&amp;D&lt;/b&gt;" in paths["html"].read_text()
-    assert "- <b>R&D</b> | review" in paths["markdown"].read_text()
+    # Markdown shows the text as typed (CommonMark backslash escapes), not as HTML or a table.
+    assert "- \\<b\\>R&D\\</b\\> \\| review" in paths["markdown"].read_text()
     assert "chart" not in paths
 
 

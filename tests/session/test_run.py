@@ -436,7 +436,7 @@ def test_hot_reload_applies_safe_keys_and_rejects_invalid(tmp_path: Path, cli_ho
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err
-    assert "engines.demo restart policy" in log.read_text()
+    assert "applied engines[demo].max_restarts" in log.read_text()
 
 
 def test_status_reports_a_finished_run(tmp_path: Path, cli_home: Path) -> None:

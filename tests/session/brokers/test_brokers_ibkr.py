@@ -315,6 +315,51 @@ def test_paper_live_problems_rejects_unknown_mode() -> None:
         paper_live_problems("demo", 7497, ["DU1"])  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "mode, port, accounts, expected",
+    [
+        ("paper", 7497, ["DU1"], []),
+        ("paper", 7000, ["U1"], ["ibkr.E004"]),  # paper config, live account: the guard
+        ("paper", 7000, ["DU1", "U2"], ["ibkr.E004"]),
+        ("live", 7000, ["DU1"], ["ibkr.E006"]),  # live config, paper account: the guard
+        ("paper", 7497, [], ["ibkr.E007"]),  # no accounts: cannot tell (silenceable)
+        ("live", 7496, [], ["ibkr.E007"]),
+        ("paper", 7496, ["DU1"], ["ibkr.E008"]),  # the accounts prove paper; the port is odd (silenceable)
+        ("live", 4002, ["U1"], ["ibkr.E008"]),
+        ("paper", 4001, ["U1"], ["ibkr.E004", "ibkr.E008"]),
+        ("paper", 7496, [], ["ibkr.E007", "ibkr.E009"]),  # no accounts, and the port says live: the guard
+        ("live", 4002, [], ["ibkr.E007", "ibkr.E009"]),
+    ],
+)
+def test_account_kind_findings_have_distinct_ids(mode: str, port: int, accounts: list[str],
+                                                 expected: list[str]) -> None:
+    from session.guard import GUARD_IDS, SILENCEABLE_IDS, ibkr_findings
+
+    results = ibkr_findings(mode, port, accounts)
+    assert [r.id for r in results] == expected
+    assert [r.message for r in results] == paper_live_problems(mode, port, accounts)
+    for r in results:
+        assert r.level.name == "ERROR" and r.hint
+        assert (r.id in GUARD_IDS) != (r.id in SILENCEABLE_IDS)
+        if r.id in GUARD_IDS:
+            assert "cannot be silenced" in r.hint
+        else:
+            assert f"silence {r.id}" in r.hint
+
+
+def test_guard_and_silenceable_ids_are_the_documented_ones() -> None:
+    from session.guard import GUARD_IDS, SILENCEABLE_IDS
+
+    assert sorted(GUARD_IDS) == ["ibkr.E004", "ibkr.E006", "ibkr.E009"]
+    assert sorted(SILENCEABLE_IDS) == ["guard.E001", "guard.W001", "ibkr.E007", "ibkr.E008"]
+    docs = (REPO / "docs" / "BROKERS.md").read_text()
+    readme = (REPO / "README.md").read_text()
+    for id_ in [*GUARD_IDS, *SILENCEABLE_IDS]:
+        assert f"`{id_}`" in docs, f"{id_} is not in docs/BROKERS.md"
+    for id_ in GUARD_IDS:
+        assert f"`{id_}`" in readme, f"{id_} is not in the README's Security section"
+
+
 def test_fake_tws_serves_a_full_ib_async_session(tws: FakeTWS) -> None:
     # The default (non-read-only) connect of ib_async, as an engine would make it: the
     # fake must answer every startup request, in a thread with its own loop.

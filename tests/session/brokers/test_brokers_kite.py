@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ from session.brokers.kite import (
     token_is_stale,
 )
 from tests.conftest import REPO
+from tests.fakes.http_recorder import HttpRecorder, Reply
 from tests.fakes.kite_server import FakeKiteServer, make_trade
 from tests.fakes.ports import free_port
 
@@ -502,3 +504,69 @@ def test_fake_kite_trades_shape_matches_the_documented_fields(kite: FakeKiteServ
     )
     assert missing_version.status_code == 400
     assert missing_version.json()["error_type"] == "InputException"
+
+
+# --------------------------------------------------------------------------- redirects and reply sizes (issue 11)
+
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[HttpRecorder]:
+    """Where a redirect points: it records whatever reaches it."""
+    with HttpRecorder() as server:
+        yield server
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_probe_does_not_follow_a_redirect(status: int, elsewhere: HttpRecorder) -> None:
+    with HttpRecorder(default=Reply.redirect(f"{elsewhere.url}/user/profile?session=abc123", status)) as first:
+        result = probe_kite(API_KEY, ACCESS_TOKEN, root=first.url, timeout=TIMEOUT)
+        assert [r.path for r in first.requests] == ["/user/profile"]
+    assert elsewhere.requests == []
+    assert result.status == "error" and not result.ok
+    assert f"HTTP {status}" in result.message and f"redirect to 127.0.0.1:{elsewhere.port}" in result.message
+    assert "broker.kite.api_root" in result.message
+    assert "abc123" not in result.message and "/user/profile" not in result.message
+    assert_no_secrets(result.message, repr(result))
+
+
+def test_fetch_trades_does_not_follow_a_redirect(elsewhere: HttpRecorder) -> None:
+    with HttpRecorder(default=Reply.redirect(f"{elsewhere.url}/trades", 307)) as first:
+        with pytest.raises(EodError) as caught:
+            fetch_kite_trades(API_KEY, ACCESS_TOKEN, root=first.url, timeout=TIMEOUT)
+        assert len(first.requests) == 1
+    assert elsewhere.requests == []
+    assert f"redirect to 127.0.0.1:{elsewhere.port}" in str(caught.value)
+    assert_no_secrets(str(caught.value), "".join(traceback.format_exception(caught.value)))
+
+
+@pytest.mark.parametrize(("status", "expected"), [(200, "error"), (500, "server"), (403, "error")])
+def test_probe_stops_reading_a_huge_reply(status: int, expected: str) -> None:
+    with HttpRecorder(default=Reply.huge(300 * MiB, status, {"Content-Type": "application/json"})) as flood:
+        result = probe_kite(API_KEY, ACCESS_TOKEN, root=flood.url, timeout=5)
+        (written,) = flood.wait_streamed(1)
+    assert result.status == expected
+    assert "larger than" in result.message and f"127.0.0.1:{flood.port}" in result.message
+    assert written < 64 * MiB, f"the server wrote {written / MiB:.0f} MiB before the client hung up"
+
+
+def test_fetch_trades_stops_reading_a_huge_reply() -> None:
+    with HttpRecorder(default=Reply.huge(300 * MiB, 200, {"Content-Type": "application/json"})) as flood:
+        with pytest.raises(EodError) as caught:
+            fetch_kite_trades(API_KEY, ACCESS_TOKEN, root=flood.url, timeout=5)
+        (written,) = flood.wait_streamed(1)
+    assert "larger than 16 MiB" in str(caught.value)
+    assert written < 64 * MiB
+
+
+def test_probe_stops_reading_a_trickling_reply() -> None:
+    # A byte every 50 ms: each read is within the timeout, only the total bound ends it.
+    # The probe itself returns at its backstop either way; the point is that its worker
+    # thread stops reading too (the server sees the connection closed).
+    with HttpRecorder(default=Reply.trickle(10_000, 0.05, 200, {"Content-Type": "application/json"})) as slow:
+        result = probe_kite(API_KEY, ACCESS_TOKEN, root=slow.url, timeout=TIMEOUT)
+        (written,) = slow.wait_streamed(1, timeout=20)
+    assert result.status == "network"
+    assert written < 10_000

@@ -321,8 +321,9 @@ def test_precheck_tag_runs_the_tagged_checks(tmp_path: Path, cli_home: Path) -> 
     both = run_tradeday(["precheck", "-c", str(cfg), "--json", "--tag", "session,host", "--tag", "config"],
                         cwd=cli_home)
     assert both.returncode == 0, both.stdout + both.stderr
-    assert [c["check"] for c in json.loads(both.stdout)["checks"]] == ["calendar", "clock", "config",
-                                                                        "filesystem", "lock"]
+    # One check may report more than one result (calendar.W001 in December): compare the checks.
+    assert list(dict.fromkeys(c["check"] for c in json.loads(both.stdout)["checks"])) == [
+        "calendar", "clock", "config", "filesystem", "lock"]
 
     narrowed = run_tradeday(["precheck", "-c", str(cfg), "--json", "--tag", "network", "--only", "ibkr,lock"],
                             cwd=cli_home)

@@ -308,3 +308,22 @@ def test_clock_skew_against_kite(tmp_path: Path) -> None:
     levels = {r.id: r.level.name for r in report.results}
     assert levels["clock.W001"] == "WARNING"  # Kite's Date header is 30 s behind this machine
     assert "ahead of the kite server" in next(r.message for r in report.results if r.id == "clock.W001")
+
+
+def test_an_open_secrets_file_is_named_by_its_path_not_masked(tmp_path: Path, cli_home: Path) -> None:
+    # secrets_file / tokens_file look like secret keys by name; their values are paths, and
+    # the permission warning must say which file to chmod.
+    cfg = kite_setup(tmp_path, "http://127.0.0.1:9", mode_perm=0o644,
+                     extra="paths: {artifacts: art}")
+    code, data, proc = precheck_json(cfg, "--only", "secrets", cwd=cli_home)
+    assert code == 0, proc.stdout + proc.stderr
+    warnings = {c["message"]: c["hint"] for c in data["checks"] if c["id"] == "secrets.W001"}
+    assert set(warnings) == {
+        "secrets/kite.env is readable by group/others (mode 0644); run chmod 600 secrets/kite.env",
+        "secrets/kite_tokens.env is readable by group/others (mode 0644); run chmod 600 secrets/kite_tokens.env",
+    }
+    assert set(warnings.values()) == {f"paths are relative to {tmp_path}"}
+    assert "***" not in proc.stdout
+    table = run_tradeday(["precheck", "-c", str(cfg), "--only", "secrets"], cwd=cli_home)
+    assert "chmod 600 secrets/kite.env" in table.stdout and "***" not in table.stdout
+    assert_no_secrets([proc.stdout, proc.stderr, table.stdout, table.stderr], SECRETS)

@@ -13,8 +13,8 @@ import pytest
 import session.config_history as config_history
 from core.errors import ConfigError, UsageError
 from core.exitcodes import ExitCode
-from session.config import TradedayConfig, load_config
-from session.config_history import ConfigHistory
+from session.config import ConfigManager, TradedayConfig, load_config
+from session.config_history import ConfigHistory, record_quietly
 from tests.conftest import run_tradeday, write_config
 
 
@@ -63,6 +63,22 @@ def test_load_config_records_only_when_asked(tmp_path: Path) -> None:
     assert [v["sha256"] for v in history_of(config).versions()] == [config.sha256]
 
 
+def test_recording_where_it_cannot_is_a_warning_never_an_error(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, tradeday_logs_reach_caplog: None) -> None:
+    # A run's hot reload records with record=True: a file where the folder should be must
+    # not raise out of the supervision loop, only say so in the log.
+    path = write_config(tmp_path, "mode: paper\npaths: {artifacts: art}\n", name="a.yaml")
+    (tmp_path / "art").write_text("a file\n")
+    with caplog.at_level("WARNING", logger="tradeday"):
+        config = load_config(path, record=True)
+        ConfigManager(path).load()  # the Python API records by default: the same rule
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [f"cannot record the config version: {tmp_path / 'art'} is a file, not a folder, on the way "
+                        f"to the config-history folder {config.config_history_dir}"] * 2
+    assert record_quietly(config, config.config_history_dir) == warnings[0]
+    assert (tmp_path / "art").read_text() == "a file\n"
+
+
 def test_no_history_yet_is_an_empty_list(tmp_path: Path) -> None:
     assert ConfigHistory(tmp_path / "config-history").versions() == []
 
@@ -92,12 +108,14 @@ def test_a_later_second_wins_over_a_higher_sequence(tmp_path: Path, monkeypatch:
     assert [v["sha256"] for v in history.versions()] == [a.sha256, b.sha256]
 
 
-def test_cli_history_lists_two_quick_loads_newest_first(tmp_path: Path, cli_home: Path) -> None:
+def test_cli_history_lists_two_quick_validations_newest_first(tmp_path: Path, cli_home: Path) -> None:
     a = config_file(tmp_path, "a.yaml")
     b = config_file(tmp_path, "b.yaml")
     sha = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (a, b)}
     for first, second in ((a, b), (b, a)):
-        assert run_tradeday(["config", "history", "-c", str(first), "--json"], cwd=cli_home).returncode == 0
+        # `config validate` records the version it checked (loading alone records nothing).
+        assert run_tradeday(["config", "validate", "-c", str(first)], cwd=cli_home).returncode == 0
+        assert run_tradeday(["config", "validate", "-c", str(second)], cwd=cli_home).returncode == 0
         proc = run_tradeday(["config", "history", "-c", str(second), "--json"], cwd=cli_home)
         assert proc.returncode == 0, proc.stderr
         assert [v["sha256"] for v in json.loads(proc.stdout)][:2] == [sha[second.name], sha[first.name]]
@@ -190,3 +208,17 @@ def test_cli_reports_a_corrupt_index_with_exit_3(tmp_path: Path, cli_home: Path)
     assert proc.returncode == ExitCode.CONFIG_INVALID
     assert f"{index}: config history index is corrupt" in proc.stderr
     assert "move it aside" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_an_index_moved_aside_is_rebuilt_from_the_snapshots(tmp_path: Path) -> None:
+    # What the corrupt-index hint promises: move it aside, and the next record rebuilds it.
+    old = load_config(config_file(tmp_path, "old.yaml"))
+    new = load_config(config_file(tmp_path, "new.yaml"))
+    history = history_of(old)
+    history.record(old)
+    history.index_path.write_text('{"half": ', encoding="utf-8")
+    history.index_path.rename(history.folder / "index.json.broken")
+    history.record(new)
+    rows = history.versions()
+    assert [r["sha256"] for r in rows] == [new.sha256, old.sha256]
+    assert rows[1]["sources"] == [] and rows[1]["uses"] == 0  # known from its snapshot only

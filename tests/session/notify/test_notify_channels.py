@@ -152,7 +152,10 @@ def test_webhook_schema_and_hmac_signature_verify_independently(server: HttpReco
     expected = "sha256=" + hmac.new(secret.encode(), req.body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(req.header("x-tradeday-signature", ""), expected)
     body = req.json()
-    assert set(body) == {"source", "version", "event", "level", "title", "message", "fields", "time", "late", "repeated"}
+    assert set(body) == {"source", "version", "event", "level", "title", "message", "fields", "time", "late", "repeated",
+                         "metadata", "timestamp"}
+    # copilot_quant's names for the same facts, for receivers written against it (issue 14).
+    assert body["metadata"] == body["fields"] and body["timestamp"] == body["time"]
     assert body["source"] == "tradeday" and body["version"] == 1
     assert body["event"] == "engine_fatal" and body["level"] == "critical"
     assert body["late"] is True and body["repeated"] == 2

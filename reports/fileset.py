@@ -1,0 +1,118 @@
+"""A report's files written as one set: every new file to a temporary name first, then renamed.
+
+A daily report is a JSON, a Markdown, maybe an HTML and a PNG that link to one another. If
+the disk fills up half way, a new PNG beside yesterday's JSON would be a report that lies,
+so nothing is renamed into place until every file of the new set is written (and fsynced);
+a failure before that removes the temporary files and leaves the old set as it was.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from core.errors import EodError
+from core.fileperms import folder_mode, set_file_mode, set_folder_mode
+
+
+class ReportWriteError(EodError):
+    """A report file could not be written; the previous files of the set are unchanged."""
+
+
+def errno_name(exc: OSError) -> str:
+    """``ENOSPC`` for a full disk, ``EACCES``...; the number when the name is unknown."""
+    return errno.errorcode.get(exc.errno, str(exc.errno)) if exc.errno is not None else "no errno"
+
+
+def write_file_set(contents: Mapping[Path, bytes], *, stale: Iterable[Path] = (), hint: str | None = None) -> None:
+    """Replace the files of ``contents`` together, then remove the ``stale`` ones.
+
+    Raises ReportWriteError naming the file and the errno when one cannot be written; then no
+    file of the old set has been replaced (nor removed).
+    """
+    temps: dict[Path, Path] = {}
+    try:
+        for target, data in contents.items():
+            temps[target] = _write_temp(target, data)
+    except OSError as exc:
+        _discard(temps.values())
+        where = exc.filename or target
+        raise ReportWriteError(f"cannot write {where}: {exc.strerror or exc} ({errno_name(exc)}); "
+                               "the previous report files are unchanged", hint=hint) from None
+    replaced: list[Path] = []
+    try:
+        for target, tmp in temps.items():
+            os.replace(tmp, target)
+            replaced.append(target)
+    except OSError as exc:
+        # Only a folder that breaks between writing and renaming gets here (same folder, same disk).
+        _discard(tmp for t, tmp in temps.items() if t not in replaced)
+        done = ", ".join(p.name for p in replaced) or "none"
+        raise ReportWriteError(f"cannot rename into {target}: {exc.strerror or exc} ({errno_name(exc)}); "
+                               f"already replaced: {done}", hint=hint) from None
+    for folder in {p.parent for p in temps}:
+        _fsync_folder(folder)
+    for path in stale:
+        if path not in contents:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+
+
+def make_folders(folder: Path) -> None:
+    """Create ``folder`` and its missing parents 0700 (0750 for a group that shares the
+    artifacts: core/fileperms.py), whatever the umask. Existing folders stay as they are."""
+    missing = []
+    current = folder
+    while not current.is_dir() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    for created in reversed(missing):
+        try:
+            os.mkdir(created, folder_mode())
+        except FileExistsError:
+            pass  # made meanwhile by another writer
+        set_folder_mode(created)  # mkdir's mode is masked by the umask; keeps a shared group's setgid
+
+
+def _write_temp(target: Path, data: bytes) -> Path:
+    make_folders(target.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        set_file_mode(tmp)  # 0600, or 0640 for a group that shares the artifacts
+    except OSError as exc:
+        _discard([tmp])
+        if exc.filename is None:
+            exc.filename = str(target)  # name the report file, not its temporary name
+        raise
+    return tmp
+
+
+def _discard(paths: Iterable[Path]) -> None:
+    for p in paths:
+        try:
+            p.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the renames durable (a crash right after must not bring the old names back)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems cannot fsync a folder; the renames themselves are done
+    finally:
+        os.close(fd)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -12,6 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# A shell starts a background job with SIGINT ignored, and an ignored signal survives exec: a
+# suite started as `pytest &` (or by a CI runner that does so) would hand SIG_IGN to every
+# `tradeday` it starts, and tests that stop one with Ctrl+C would hang. Start from the default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 from tests.fakes.http_recorder import HttpRecorder
 

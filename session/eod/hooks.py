@@ -35,10 +35,11 @@ OUTPUT_TAIL_LINES = 15
 
 def step_environment(config: TradedayConfig, step: StepConfig, day: date, mode: str, output: Path,
                      session_day: Any = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """tradeday's environment, plus the step's ``env``, plus the TRADEDAY_* basics (which win)."""
-    from session.engines import command_env
+    """tradeday's environment (less its notification secrets, as for engines), plus the step's
+    ``env``, plus the TRADEDAY_* basics (which win)."""
+    from session.engines import command_env, engine_base_env
 
-    env = command_env(os.environ if base is None else base, step)
+    env = command_env(engine_base_env(config, os.environ if base is None else base), step)
     env.update({
         "TRADEDAY_MODE": mode,
         "TRADEDAY_CONFIG": str(config.path) if config.path else "",

@@ -461,7 +461,8 @@ def test_forever_sleeps_until_the_next_session_and_stops_cleanly(tmp_path: Path,
         line = next(ln for ln in log.read_text().splitlines() if "next session opens" in ln)
         next_open = datetime.fromisoformat(line.split("opens ")[1].split(";")[0])
         assert next_open > datetime.now(NY) and next_open.astimezone(NY).strftime("%H:%M") in ("09:30", "13:00")
-        assert "sleeping until" in state_of(tmp_path)["message"]
+        # The log line comes first; the state file says it once the sleep has begun.
+        assert wait_for(lambda: "sleeping until" in state_of(tmp_path).get("message", ""), timeout=20)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=10)
     finally:

@@ -74,3 +74,32 @@ def test_the_loader_names_the_variables_notifications_consumed(tmp_path: Path, i
         """)
     config = load_config(cfg, environ={"SECRET_A": "s3cr3tA", "ENGINE_ONLY": "e1"})
     assert config.notification_env_vars == frozenset({"SECRET_A"})
+
+
+def test_eod_hooks_do_not_inherit_notification_secrets(tmp_path: Path, cli_home: Path,
+                                                       isolated_redactor: None) -> None:
+    """Analytics/backtest hooks are the user's programs too: the same hygiene as engines."""
+    script = tmp_path / "dump.py"
+    script.write_text(DUMP_ENGINE)
+    dumped = tmp_path / "hook.json"
+    with HttpRecorder() as hook:
+        cfg = write_config(tmp_path, f"""
+            mode: paper
+            market: {{calendar: XNYS}}
+            session: {{allowed_window: "00:00-23:59"}}
+            engines: []
+            checks: {{min_free_disk: 1MiB}}
+            eod:
+              analytics: {{command: ["{PY}", "{script}", "{dumped}"], timeout: 30s}}
+            notifications:
+              enabled: true
+              channels:
+                - {{type: webhook, name: main, url: "{hook.url}/hook/${{HOOK_TOKEN}}"}}
+            """)
+        proc = run_tradeday(["eod", "-c", str(cfg)], cwd=cli_home,
+                            env={"HOOK_TOKEN": TOKEN, "KITE_API_KEY": "kitekey1"})
+    assert dumped.exists(), proc.stdout + proc.stderr
+    seen = json.loads(dumped.read_text())
+    assert "HOOK_TOKEN" not in seen and seen["KITE_API_KEY"] == "kitekey1"
+    assert seen["TRADEDAY_MODE"] == "paper"
+    assert_no_secrets(json.dumps(seen), [TOKEN])

@@ -655,6 +655,7 @@ def test_run_until_deadline_and_stop_request(tmp_path: Path) -> None:
 def test_install_stop_signals_records_and_escalates() -> None:
     stop, kill = threading.Event(), threading.Event()
     received: list[int] = []
+    before = signal.getsignal(signal.SIGINT)
     restore = install_stop_signals(stop, kill, received)
     try:
         os.kill(os.getpid(), signal.SIGTERM)
@@ -665,7 +666,7 @@ def test_install_stop_signals_records_and_escalates() -> None:
         assert received == [signal.SIGTERM, signal.SIGINT]
     finally:
         restore()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before  # restored to what it was
 
 
 # --------------------------------------------------------------------------- the sample engine

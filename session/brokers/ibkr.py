@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from session.brokers import run_with_deadline
@@ -58,6 +58,9 @@ class IbkrProbeResult:
     accounts: list[str] = field(default_factory=list)
     server_time: datetime | None = None  # TWS's clock (UTC), from reqCurrentTime, for clock skew
     latency_ms: float = 0.0
+    # This machine's clock at the moment TWS read its own: the midpoint of the request, so that
+    # a busy machine or a slow disconnect after the reply never reads as clock skew.
+    observed_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -173,9 +176,14 @@ async def _connected(ib: Any, where: str, connected_ms: float, *, remaining: flo
     """The handshake is done: read the accounts and (within ``remaining`` seconds) TWS's clock."""
     accounts = [str(a) for a in ib.managedAccounts()]
     server_time: datetime | None = None
+    observed_at: datetime | None = None
     try:
+        sent = datetime.now(UTC)
         tws_time = await asyncio.wait_for(ib.reqCurrentTimeAsync(), remaining)
-        server_time = tws_time.astimezone(UTC)
+        received = datetime.now(UTC)
+        # TWS answers in whole seconds (truncated): its clock read somewhere in [t, t + 1 s).
+        server_time = tws_time.astimezone(UTC) + timedelta(seconds=0.5)
+        observed_at = sent + (received - sent) / 2
     except (TimeoutError, ValueError, OSError, ConnectionError):
         server_time = None  # connected fine; skew is then unknown, not a failure
     version = ib.client.serverVersion()
@@ -183,7 +191,8 @@ async def _connected(ib: Any, where: str, connected_ms: float, *, remaining: flo
     message = f"connected to {where} (API version {version}); accounts: {shown}"
     if server_time is None:
         message += "; no current-time reply (clock skew unknown)"
-    return IbkrProbeResult("ok", message, accounts=accounts, server_time=server_time, latency_ms=connected_ms)
+    return IbkrProbeResult("ok", message, accounts=accounts, server_time=server_time, latency_ms=connected_ms,
+                           observed_at=observed_at)
 
 
 def _connect_failure(

@@ -236,7 +236,7 @@ def check_ibkr(ctx: CheckContext) -> list[CheckResult]:
     result = probe_ibkr(ib.host, ib.port, ib.probe_client_id, timeout=ib.timeout)
     if result.server_time is not None:
         ctx.set_fact("ibkr.server_time", result.server_time)
-        ctx.set_fact("ibkr.observed_at", datetime.now(UTC))
+        ctx.set_fact("ibkr.observed_at", result.observed_at or datetime.now(UTC))
     hints = {
         "refused": "start TWS or IB Gateway and enable the API (Configure > API > Settings)",
         "timeout": "check 'Enable ActiveX and Socket Clients', trusted IPs, and that the gateway finished logging in",

@@ -139,3 +139,19 @@ def claim_folder(folder: Path) -> None:
     wanted = folder_mode() | stat.S_ISGID
     if stat.S_IMODE(info.st_mode) != wanted:
         os.chmod(folder, wanted)
+
+
+def make_folders(folder: Path) -> None:
+    """Create ``folder`` and its missing parents 0700 (0750 for a group that shares the
+    artifacts: core/fileperms.py), whatever the umask. Existing folders stay as they are."""
+    missing = []
+    current = folder
+    while not current.is_dir() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    for created in reversed(missing):
+        try:
+            os.mkdir(created, folder_mode())
+        except FileExistsError:
+            pass  # made meanwhile by another writer
+        set_folder_mode(created)  # mkdir's mode is masked by the umask; keeps a shared group's setgid

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.diskfaults import DISK_FAULTS, RETRY_SECONDS, DiskFault, DiskFaults, fault_of
-from core.fileperms import file_mode, folder_mode
+from core.fileperms import file_mode, make_folders
 
 
 @dataclass(frozen=True)
@@ -52,22 +52,6 @@ class _Failed(Exception):
         super().__init__(str(error))
         self.unwritten = unwritten
         self.error = error
-
-
-def private_folder(folder: Path) -> None:
-    """Create ``folder`` and its missing parents with the private folder mode (0700; 0750 when
-    ``paths.group`` shares the artifacts: core/fileperms.py). Each is made with ``mkdir`` and
-    never chmod-ed, so a shared group's setgid bit is inherited. Existing folders stay as they are."""
-    missing = []
-    current = folder
-    while not current.exists() and current != current.parent:
-        missing.append(current)
-        current = current.parent
-    for created in reversed(missing):
-        try:
-            os.mkdir(created, folder_mode())
-        except FileExistsError:
-            pass  # made meanwhile by another writer
 
 
 def default_gap_note(gap: Gap) -> bytes:
@@ -174,7 +158,7 @@ class AppendFile:
     # ------------------------------------------------------------------ internals (under the lock)
 
     def _open(self) -> None:
-        private_folder(self.path.parent)
+        make_folders(self.path.parent)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, file_mode())
         try:
             info = os.fstat(fd)

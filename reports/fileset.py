@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from core.errors import EodError
-from core.fileperms import folder_mode, set_file_mode, set_folder_mode
+from core.fileperms import make_folders, set_file_mode
 
 
 class ReportWriteError(EodError):
@@ -62,20 +62,6 @@ def write_file_set(contents: Mapping[Path, bytes], *, stale: Iterable[Path] = ()
                 pass
 
 
-def make_folders(folder: Path) -> None:
-    """Create ``folder`` and its missing parents 0700 (0750 for a group that shares the
-    artifacts: core/fileperms.py), whatever the umask. Existing folders stay as they are."""
-    missing = []
-    current = folder
-    while not current.is_dir() and current != current.parent:
-        missing.append(current)
-        current = current.parent
-    for created in reversed(missing):
-        try:
-            os.mkdir(created, folder_mode())
-        except FileExistsError:
-            pass  # made meanwhile by another writer
-        set_folder_mode(created)  # mkdir's mode is masked by the umask; keeps a shared group's setgid
 
 
 def _write_temp(target: Path, data: bytes) -> Path:

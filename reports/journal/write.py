@@ -8,8 +8,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from core.fileperms import make_folders
 from core.fsutil import atomic_write_text
-from reports.fileset import make_folders
 from reports.journal.model import JOURNAL_COLUMNS, Fill, FillTable, text_of
 from reports.journal.scaled import format_scaled
 from reports.journal.times import format_time

@@ -9,10 +9,12 @@ directory, then times in one process, best of --repeat:
   * read_csv: ``pandas.read_csv(path)`` with default (typed) columns;
   * report:   read_journal (parse + validate, exact) + compute_day (FIFO, summary,
               open positions, curve) + build_daily_report (the document), and
-              separately dumps_report (the JSON text write_daily_report writes);
+              separately the JSON written as write_daily_report writes it (in pieces
+              for a large day, to a temporary file, fsynced, renamed);
   * chart:    the PNG, separately (optional in the target).
 
-Peak RSS of the report is measured in a child process (resource.getrusage of
+Timings are CPU time by default (``--clock wall`` for wall time): on a shared machine the
+neighbours' load does not count. Peak RSS of the report is measured in a child process (resource.getrusage of
 RUSAGE_CHILDREN, from a small launcher so the fork does not count this process's
 pages). Targets: parse..document <= 3x read_csv, peak RSS < 1 GB.
 """
@@ -77,20 +79,32 @@ def generate(path: Path, n: int, seed: int = 7) -> None:
 def run_report(path: Path, chart: bool = False) -> dict:
     from reports.journal import read_journal
     from reports.pnl import compute_day
-    from reports.render import build_daily_report, dumps_report
+    from reports.render import build_daily_report
 
     journal = read_journal(path)
     day = compute_day(journal.fills, market="XNSE")
     doc = build_daily_report(date="2026-11-20", mode="bench", config_path=None, config_sha256=None,
                              market={"calendar": "XNSE", "kind": "regular"}, day=day,
                              journal_warnings=journal.warnings)
-    text = dumps_report(doc)
+    size = write_json(doc, path.with_suffix(".report.json"))
     if chart:
         from reports.chart import render_daily_chart
 
         render_daily_chart(doc)
     return {"trades": len(doc["trades"]), "open_positions": len(doc["open_positions"]),
-            "realized_pnl": doc["summary"]["realized_pnl"], "json_bytes": len(text)}
+            "realized_pnl": doc["summary"]["realized_pnl"], "json_bytes": size}
+
+
+def write_json(doc: dict, target: Path) -> int:
+    """The report JSON written as write_daily_report writes it (in pieces, to a temporary
+    file, fsynced, renamed); its size. The file is removed again."""
+    from reports.fileset import write_file_set
+    from reports.report_json import report_json_chunks
+
+    write_file_set({target: report_json_chunks(doc)})
+    size = target.stat().st_size
+    target.unlink()
+    return size
 
 
 def child(mode: str, path: str) -> None:
@@ -124,6 +138,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", type=Path, default=None, help="write the journal here and keep it")
     ap.add_argument("--child", nargs=2, metavar=("MODE", "PATH"))
+    ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                    help="time.process_time (default: a shared machine's load does not count) or perf_counter")
     args = ap.parse_args()
     if args.child:
         child(*args.child)
@@ -142,34 +158,35 @@ def main() -> None:
         from reports.chart import render_daily_chart  # noqa: F401  (imports outside the timings)
         from reports.journal import read_journal
         from reports.pnl import compute_day
-        from reports.render import build_daily_report, dumps_report
+        from reports.render import build_daily_report
 
         pd.read_csv(path, nrows=10)  # warm the file cache and pandas' lazy imports
 
+        clock = time.process_time if args.clock == "cpu" else time.perf_counter
         read_times, report_times, parts = [], [], []
         for _ in range(args.repeat):
-            t0 = time.perf_counter()
+            t0 = clock()
             pd.read_csv(path)
-            read_times.append(time.perf_counter() - t0)
+            read_times.append(clock() - t0)
 
-            t0 = time.perf_counter()
+            t0 = clock()
             journal = read_journal(path)
-            t1 = time.perf_counter()
+            t1 = clock()
             day = compute_day(journal.fills, market="XNSE")
-            t2 = time.perf_counter()
+            t2 = clock()
             doc = build_daily_report(date="2026-11-20", mode="bench", config_path=None, config_sha256=None,
                                      market={"calendar": "XNSE", "kind": "regular"}, day=day,
                                      journal_warnings=journal.warnings)
-            t3 = time.perf_counter()
-            text = dumps_report(doc)
-            t4 = time.perf_counter()
+            t3 = clock()
+            json_size = write_json(doc, path.with_suffix(".report.json"))
+            t4 = clock()
             report_times.append(t4 - t0)
             parts.append((t1 - t0, t2 - t1, t3 - t2, t4 - t3))
-        t0 = time.perf_counter()
+        t0 = clock()
         from reports.chart import render_daily_chart as chart
 
         chart(doc)
-        chart_time = time.perf_counter() - t0
+        chart_time = clock() - t0
 
         best_read = min(read_times)
         best_report = min(report_times)
@@ -177,10 +194,11 @@ def main() -> None:
         rss_read, wall_read = peak_rss_mb("read_csv", path)
         rss_report, wall_report = peak_rss_mb("report", path)
         result = {
+            "clock": args.clock,
             "fills": args.fills,
             "trades": len(doc["trades"]),
             "open_positions": len(doc["open_positions"]),
-            "json_mb": round(len(text) / 1e6, 1),
+            "json_mb": round(json_size / 1e6, 1),
             "read_csv_s": round(best_read, 3),
             "report_s": round(best_report, 3),
             "ratio_with_json_text": round(best_report / best_read, 2),
@@ -199,8 +217,9 @@ def main() -> None:
         ok = result["ratio_compute"] <= 3.0
         print(f"parse + validate + FIFO + summary + document <= 3x read_csv: {'met' if ok else 'MISSED'} "
               f"({result['ratio_compute']}x; {result['ratio_with_json_text']}x with the JSON text written)")
-        print(f"peak RSS < 1 GB (parse .. JSON text, child process): {'met' if rss_report < 1024 else 'MISSED'} "
-              f"({result['peak_rss_report_mb']} MB)")
+        limit = 1024 if args.fills <= 1_000_000 else 2048  # the issue: < 1 GB at 1M fills, <= 2 GB at 5M
+        print(f"peak RSS <= {limit // 1024} GB (parse .. JSON written, child process): "
+              f"{'met' if rss_report <= limit else 'MISSED'} ({result['peak_rss_report_mb']} MB)")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ line, as a Python engine started from a shell that sets it would do):
               CPU time (all threads, not the engine) and peak RSS (VmHWM).
 Variants: no on_line; on_line with on_line_prefix=b"@tradeday " (what `tradeday run` uses);
 on_line for every line (no prefix).
+Each figure is the best of the rounds and, after it, the median; ratios compare like with like.
 Targets: supervisor wall time <= 1.5x tee's; CPU <= 1.2x tee's for the block-buffered engine at 2M
 lines (issue 15); RSS < 80 MB.
 """
@@ -22,6 +23,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,7 +60,7 @@ def engine_env(buffering: str) -> dict[str, str]:
 
 
 def run_tee(tmp: Path, lines: int, buffering: str) -> tuple[float, float]:
-    """(wall seconds, tee's CPU seconds) for gen | tee LOG >/dev/null."""
+    """(wall seconds, tee's CPU seconds, user + system) for gen | tee LOG >/dev/null."""
     log = tmp / "tee.log"
     began = time.perf_counter()
     gen = subprocess.Popen(gen_argv(tmp, lines), stdout=subprocess.PIPE, env=engine_env(buffering))
@@ -170,7 +172,7 @@ def main() -> None:
         child(args.child, args.tmp, args.variant, args.buffering)
         return
     variants = args.variants.split(",")
-    print(f"{args.lines:,} lines of ~100 bytes, {args.rounds} rounds, best of each (cpu count {os.cpu_count()})")
+    print(f"{args.lines:,} lines of ~100 bytes, {args.rounds} rounds (cpu count {os.cpu_count()})")
     with tempfile.TemporaryDirectory(prefix="tradeday-bench-") as name:
         tmp = Path(name)
         for buffering in args.buffering.split(","):
@@ -182,18 +184,26 @@ def main() -> None:
                     result = run_supervisor_child(tmp, args.lines, variant, buffering)
                     assert result["lines_total"] == args.lines, result
                     results[variant].append(result)
-            tee_wall = min(w for w, _ in tee_runs)
-            tee_cpu = min(c for _, c in tee_runs)
-            print(f"{buffering}-buffered engine (same environment on both sides):")
-            print(f"  gen | tee log >/dev/null      wall {tee_wall:6.2f} s            cpu {tee_cpu:6.2f} s")
+            tee_wall = [w for w, _ in tee_runs]
+            tee_cpu = [c for _, c in tee_runs]
+            print(f"{buffering}-buffered engine (same environment on both sides); best / median:")
+            print(f"  gen | tee log >/dev/null   wall {_pair(tee_wall)}                 cpu {_pair(tee_cpu)}")
             for variant in variants:
-                wall = min(r["seconds"] for r in results[variant])
-                cpu = min(r["cpu_seconds"] for r in results[variant])
+                wall = [r["seconds"] for r in results[variant]]
+                cpu = [r["cpu_seconds"] for r in results[variant]]
                 peak = max(r["maxrss_mb"] for r in results[variant])
                 print(
-                    f"  supervisor [{variant:10s}]     wall {wall:6.2f} s {wall / tee_wall:4.2f}x   "
-                    f"cpu {cpu:6.2f} s {cpu / tee_cpu:4.2f}x   peak RSS {peak:5.1f} MB"
+                    f"  supervisor [{variant:10s}]  wall {_pair(wall)} {_ratio(wall, tee_wall)}   "
+                    f"cpu {_pair(cpu)} {_ratio(cpu, tee_cpu)}   peak RSS {peak:5.1f} MB"
                 )
+
+
+def _pair(values: list[float]) -> str:
+    return f"{min(values):5.2f} / {statistics.median(values):5.2f} s"
+
+
+def _ratio(values: list[float], floor: list[float]) -> str:
+    return f"{min(values) / min(floor):4.2f}x / {statistics.median(values) / statistics.median(floor):4.2f}x"
 
 
 if __name__ == "__main__":

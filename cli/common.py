@@ -78,6 +78,7 @@ def load(config_path: Path | None, *, record: bool = False) -> TradedayConfig:
     from session.config import load_config, record_history
 
     config = load_config(config_path)
+    _stamp_in_market_time(config)
     for warning in config.warnings:
         err(f"warning: {warning}")
     from session.file_policy import apply_file_policy
@@ -89,6 +90,20 @@ def load(config_path: Path | None, *, record: bool = False) -> TradedayConfig:
         if problem:
             err(f"warning: {problem}")
     return config
+
+
+def _stamp_in_market_time(config: TradedayConfig) -> None:
+    """Log lines in the market's time from here on (core/logsetup.py), when the zone is known
+    without pandas (a `market.timezone`, or a first-class calendar); else the run sets it."""
+    from zoneinfo import ZoneInfo
+
+    from core.logsetup import set_market_timezone
+    from session.calendar.zones import FIRST_CLASS
+
+    known = FIRST_CLASS.get(str(config.market.calendar).lower())
+    name = config.market.timezone or (known.zone if known else None)
+    if name:
+        set_market_timezone(ZoneInfo(name))
 
 
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits: \d would also match ２ or ٢

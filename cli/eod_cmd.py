@@ -1,6 +1,7 @@
 """The end of day by hand: analytics, backtest, fills, reconciliation, the daily report. Exit 0, 5 a step failed, 3 config invalid."""
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -23,8 +24,10 @@ def eod(
     log_level: LogLevelOpt = LogLevel.WARNING,
 ) -> None:
     """The end of day by hand: analytics, backtest, fills, reconciliation, the daily report. Exit 0, 5 a step failed, 3 config invalid."""
-    from cli.common import load, out, setup_logging, step_line
+    from cli.common import load, setup_logging
+    from cli.run_console import RunConsole
     from session.eod import EodRequest, run_eod_by_hand
+    from session.run_summary import RunObserver, step_outcome
 
     setup_logging(log_level)
     asked = parse_date(day, "--date") if day else None
@@ -32,33 +35,37 @@ def eod(
     request = EodRequest(day=asked, mode=mode.value if mode else None, analytics=not no_analytics,
                          backtest=not no_backtest, carry=not no_carry, log_level=log_level.value)
 
+    # Progress: a line as each step starts and ends (a spinner on a terminal), then the summary.
+    console = RunObserver() if json_out else RunConsole(tty=sys.stdout.isatty())
+
     def started(start: EodStart) -> None:
-        if not json_out:
-            out(f"end of day {start.date} ({start.mode}, {start.calendar})")
+        console.eod_started(start.date)
 
     from session.supervisor.signals import Interrupted
 
     try:
-        outcome = run_eod_by_hand(cfg, request, on_start=started,
-                                  on_step=None if json_out else (lambda s: out(step_line(s))))
+        outcome = run_eod_by_hand(cfg, request, on_start=started, on_step_start=console.eod_step_started,
+                                  on_step=lambda s: console.eod_step_finished(step_outcome(s)))
     except Interrupted as exc:  # SIGTERM/SIGINT/SIGHUP: the step's processes are stopped
         from cli.common import err
 
+        console.close()
         err(f"tradeday: {exc}; its processes were stopped and no report was written")
         raise typer.Exit(exc.exit_code) from None
+    finally:
+        console.close()
+    if not json_out:
+        console.finished(outcome.summary())
     _print_outcome(outcome, json_out)
     raise typer.Exit(outcome.exit_code)
 
 
 def _print_outcome(outcome: EodOutcome, json_out: bool) -> None:
-    from cli.common import err, out, print_json
+    from cli.common import err, print_json
 
     result = outcome.result
     if json_out:
-        print_json(outcome.to_json())
-    else:
-        for kind, path in result.report_paths.items():
-            out(f"report ({kind}): {path}")
+        print_json(outcome.to_json())  # (without --json the summary block named the report files)
     if result.error:
         err(f"tradeday: error: {result.error}")
     elif result.exit_code:

@@ -8,6 +8,7 @@ import typer
 from cli import (
     calendar_cmd,
     config_cmd,
+    engine_cmd,
     eod_cmd,
     init_cmd,
     logs_cmd,
@@ -60,6 +61,7 @@ def _root(
 app.add_typer(calendar_cmd.app, name="calendar", context_settings=CONTEXT)
 app.add_typer(config_cmd.app, name="config", context_settings=CONTEXT)
 app.add_typer(notify_cmd.app, name="notify", context_settings=CONTEXT)
+app.add_typer(engine_cmd.app, name="engine", context_settings=CONTEXT)
 app.command("init", help=init_cmd.__doc__)(init_cmd.init)
 app.command("precheck", help=precheck_cmd.__doc__)(precheck_cmd.precheck)
 app.command("run", help=run_cmd.__doc__)(run_cmd.run)
@@ -70,6 +72,27 @@ app.command("schedule", help=schedule_cmd.__doc__)(schedule_cmd.schedule)
 app.command("logs", help=logs_cmd.__doc__)(logs_cmd.logs)
 
 
+def _app_for(args: list[str]) -> typer.Typer:
+    """The app with only the command being run: typer turns every registered command into a click
+    command on each start (~20 ms for ~20 commands) and `tradeday status` needs one. Help, an
+    option first, a misspelt command and shell completion get the whole app, so their output (the
+    command list, "did you mean") is the same; a command's own help and errors never show its
+    siblings."""
+    import os
+
+    name = args[0] if args else ""
+    if os.environ.get("_TRADEDAY_COMPLETE") or os.environ.get("_TYPER_COMPLETE_ARGS"):
+        return app
+    commands = [c for c in app.registered_commands if c.name == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if not commands and not groups:
+        return app
+    import copy
+
+    only = copy.copy(app)  # the same settings and root callback (--version), one command
+    only.registered_commands, only.registered_groups = commands, groups
+    return only
+
 
 def main(argv: list[str] | None = None) -> None:
     from core.errors import TradedayError
@@ -77,8 +100,11 @@ def main(argv: list[str] | None = None) -> None:
     from core.fileperms import use_private_umask
 
     use_private_umask()  # before anything is written: files 0600, folders 0700 (README "Security")
+    from core.platform import prepare_std_streams
+
+    prepare_std_streams()  # Windows: a pipe's code page must not fail a print
     try:
-        app(args=argv, prog_name="tradeday")
+        _app_for(sys.argv[1:] if argv is None else argv)(args=argv, prog_name="tradeday")
     except TradedayError as exc:
         from cli.common import err
 

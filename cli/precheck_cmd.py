@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cli.common import ConfigOpt, JsonOpt, LogLevel, LogLevelOpt, ModeOpt
-from session.checks.render import render_report
 
 if TYPE_CHECKING:
     from session.checks import PrecheckReport
@@ -18,6 +17,8 @@ TagOpt = Annotated[list[str] | None, typer.Option(
 SkipOpt = Annotated[list[str] | None, typer.Option("--skip", help="Skip these checks (repeat or comma-separate)")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Warnings fail too")]
 NotifyTestOpt = Annotated[bool, typer.Option("--notify-test", help="Send a test message through every channel")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Every check's messages and times, not only the "
+                                                                   "warnings and failures")]
 QuietOpt = Annotated[bool, typer.Option(
     "--quiet", help="Print only warnings and errors, one line each; nothing when all is well (cron mails any output)")]
 
@@ -35,6 +36,7 @@ def precheck(
     strict: StrictOpt = False,
     notify_test: NotifyTestOpt = False,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
     json_out: JsonOpt = False,
     log_level: LogLevelOpt = LogLevel.WARNING,
 ) -> None:
@@ -57,7 +59,9 @@ def precheck(
     if quiet and not json_out:
         _render_problems(report)
     else:
-        render_report(report, as_json=json_out)
+        from session.checks.render import render_report  # session.checks: not on other commands' start-up
+
+        render_report(report, as_json=json_out, verbose=verbose)
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.PRECHECK_FAILED)
 
 
@@ -69,6 +73,6 @@ def _render_problems(report: PrecheckReport) -> None:
     for r in problems:
         err(f"precheck {r.level.name} {r.id}: {r.message}" + (f" (hint: {r.hint})" if r.hint else ""))
     if problems:
-        failing = len(report.failures())
-        err(f"{'NOT READY' if failing else 'READY'}: {failing} failing, "
-            f"{sum(1 for r in problems if r.level.name == 'WARNING')} warning(s)")
+        from session.checks.render import verdict
+
+        err(verdict(report))

@@ -9,6 +9,7 @@ from cli.common import ConfigOpt, JsonOpt, LogLevel, LogLevelOpt, ModeOpt
 
 
 def run(
+    ctx: typer.Context,
     config: ConfigOpt = None,
     mode: ModeOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Prechecks only; print the precheck report")] = False,
@@ -27,6 +28,7 @@ def run(
 ) -> None:
     """Run the trading day: prechecks, wait for the open, supervise the engines, stop at the close, end of day."""
     from cli.common import load, setup_logging
+    from cli.run_console import make_run_console
     from core.durations import parse_duration
     from core.errors import UsageError
     from session.day import DayRun, RunOptions
@@ -48,7 +50,22 @@ def run(
     cfg = load(config)
     effective = resolve_mode(cfg.mode, mode.value if mode else None, confirm_live=confirm_live,
                              require_confirmation=not dry_run, config_label=str(cfg.path))
+    console = make_run_console(quiet=quiet, as_json=json_out)
+    if getattr(console, "tty", False) and _log_level_defaulted(ctx):
+        from core.logsetup import console_shows_progress
+
+        console_shows_progress()  # the console says it; INFO lines still go to tradeday.log
     options = RunOptions(mode=effective, dry_run=dry_run, no_analytics=no_analytics, no_backtest=no_backtest,
                          no_eod=no_eod, start_now=start_now, duration=seconds, quiet=quiet, forever=forever,
-                         as_json=json_out, log_level=log_level.value)
-    raise typer.Exit(DayRun(cfg, options).run())
+                         as_json=json_out, log_level=log_level.value, console=console)
+    try:
+        code = DayRun(cfg, options).run()
+    finally:
+        console.close()
+    raise typer.Exit(code)
+
+
+def _log_level_defaulted(ctx: typer.Context) -> bool:
+    """--log-level not given: on a terminal the run's console replaces the INFO lines on stderr."""
+    source = ctx.get_parameter_source("log_level")  # typer's vendored click: compare by name
+    return source is None or source.name in ("DEFAULT", "DEFAULT_MAP")

@@ -32,6 +32,24 @@ class ConfigError(TradedayError):
     exit_code = ExitCode.CONFIG_INVALID
 
 
+class ConfigNotFoundError(ConfigError, FileNotFoundError):
+    """The config file does not exist: a ConfigError (exit 3) that ``except FileNotFoundError``
+    catches too, as code written for copilot_quant's ConfigManager expects."""
+
+    def __init__(self, message: str, *, hint: str | None = None, filename: str | None = None) -> None:
+        import errno
+
+        super().__init__(message, hint=hint)
+        self.errno = errno.ENOENT
+        self.strerror = "config file not found"
+        self.filename = filename
+
+
+class ConfigValidationError(ConfigError, ValueError):
+    """The config file is unparsable or invalid: a ConfigError (exit 3) that ``except
+    ValueError`` catches too, as code written for copilot_quant's ConfigManager expects."""
+
+
 class LockHeldError(TradedayError):
     exit_code = ExitCode.LOCKED
 

@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     ENGINE_FAILED = 4
     EOD_FAILED = 5
     LOCKED = 6
+    NO_RUN = 7  # `tradeday engine`: no run in progress for the date (or its engines are not trading now)
     INTERNAL_ERROR = 70  # a bug in tradeday, never a user or environment mistake
     SIGHUP = 129
     SIGINT = 130

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +87,8 @@ def use_private_umask() -> None:
 
 def group_id(name: str) -> int:
     """The gid of group ``name``; ValueError with a one-line reason if it cannot be used."""
+    if sys.platform == "win32":
+        raise ValueError("a group can only be set on Linux/macOS (POSIX); on Windows share the folder by its ACL")
     try:
         import grp
     except ImportError:
@@ -111,10 +114,9 @@ def share_with_group(gid: int) -> None:
 def set_file_mode(target: int | str | os.PathLike[str]) -> None:
     """Give a file (an open descriptor or a path) :func:`file_mode`: for a file that may have
     been created before, or by code that does not ask the policy."""
-    if isinstance(target, int):
-        os.fchmod(target, file_mode())
-    else:
-        os.chmod(target, file_mode())
+    from core import platform
+
+    platform.set_mode(target, file_mode())
 
 
 def set_folder_mode(folder: str | os.PathLike[str]) -> None:
@@ -131,7 +133,7 @@ def claim_folder(folder: Path) -> None:
     folder = Path(folder)
     folder.mkdir(mode=folder_mode(), parents=True, exist_ok=True)
     gid = _policy.gid
-    if gid is None:
+    if gid is None or sys.platform == "win32":  # no groups there (group_id refuses one)
         return
     info = folder.stat()
     if info.st_gid != gid:

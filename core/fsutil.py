@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from core import platform
 from core.fileperms import widened
 
 
@@ -22,7 +23,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int |
             os.fsync(fh.fileno())
         # mkstemp made it 0600; a shared group (core.fileperms) adds its read bit.
         os.chmod(tmp, widened(0o600 if mode is None else mode))
-        os.replace(tmp, target)
+        # Windows: retried while another process has the target open (a sharing violation).
+        platform.replace_file(tmp, target)
     except BaseException:
         try:
             os.unlink(tmp)

@@ -24,14 +24,18 @@ Used for the engine logs (session/streaming.py) and tradeday.log (core/logsetup.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import platform
 from core.diskfaults import DISK_FAULTS, RETRY_SECONDS, DiskFault, DiskFaults, fault_of
 from core.fileperms import file_mode, make_folders
+
+_WRITEV = hasattr(os, "writev")  # POSIX; elsewhere write_parts joins
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,23 @@ class AppendFile:
         with self._lock:
             if self._closed:
                 return
+            fd = self._fd
+            if self._fault is None and fd is not None and (
+                    not self.max_bytes or self._size + len(data) <= self.max_bytes):
+                # The common case, once per chunk of engine output: one write, no rotation.
+                try:
+                    written = os.write(fd, data)
+                except OSError:
+                    written = -1  # the full path below tries again and deals with the error
+                if written == len(data):
+                    self._size += written
+                    return
+                if written > 0:
+                    try:  # take the piece back: the full path writes the chunk whole or drops it whole
+                        os.ftruncate(fd, self._size)
+                    except OSError:
+                        self._size += written
+                        data = data[written:]
             if self._fault is not None:
                 if time.monotonic() < self._retry_at:
                     self._drop(data)
@@ -132,6 +153,29 @@ class AppendFile:
             self._faults.recovered(self.path, f"{recovered.bytes} bytes / {recovered.lines} lines were dropped")
         if failed is not None:
             self._report(failed)
+
+    def write_parts(self, parts: tuple[bytes | memoryview, ...]) -> None:
+        """``write(b"".join(parts))``, without the join in the common case (one ``writev``)."""
+        if sys.platform != "win32" and _WRITEV:  # the platform test tells mypy --platform win32
+            total = sum(map(len, parts))
+            with self._lock:
+                fd = self._fd
+                if (not self._closed and self._fault is None and fd is not None
+                        and (not self.max_bytes or self._size + total <= self.max_bytes)):
+                    try:
+                        written = os.writev(fd, parts)
+                    except OSError:
+                        written = -1  # write() below tries again and deals with the error
+                    if written == total:
+                        self._size += written
+                        return
+                    if written > 0:
+                        try:  # take the piece back: write() writes the chunk whole or drops it whole
+                            os.ftruncate(fd, self._size)
+                        except OSError:
+                            self._size += written
+                            parts = (b"".join(parts)[written:],)
+        self.write(b"".join(parts))
 
     def close(self) -> Gap | None:
         """Close the file after a last try at noting a gap; returns a gap that could not be noted."""
@@ -163,8 +207,8 @@ class AppendFile:
         try:
             info = os.fstat(fd)
             mode = info.st_mode & 0o777
-            if mode & ~file_mode():
-                os.fchmod(fd, mode & file_mode())  # a file from before (0644): made private too
+            if platform.MODE_BITS and mode & ~file_mode():
+                platform.set_mode(fd, mode & file_mode())  # a file from before (0644): made private too
         except OSError:
             os.close(fd)
             raise

@@ -13,8 +13,10 @@ It follows the engine contract of docs/ENGINE.md, so it is also a template:
 * appends every fill to the journal (CSV, header written when the file is new);
 * touches the heartbeat file every tick;
 * prints ``@tradeday {"event": "fill", ...}`` for notable fills;
-* on SIGTERM or SIGINT (or when the process that started it disappears) it flattens its
-  positions, journals the closing fills and exits 0.
+* on SIGTERM or SIGINT (Windows: also SIGBREAK, i.e. Ctrl+Break), when the file named by
+  TRADEDAY_STOP_FILE appears (the portable stop request, checked every tick), or when the
+  process that started it disappears, it flattens its positions, journals the closing fills
+  and exits 0.
 
 It never sends an order anywhere: every price and fill is simulated, in every mode.
 
@@ -57,8 +59,20 @@ def now_iso() -> str:
     return datetime.now().astimezone().isoformat(timespec="milliseconds")
 
 
+def _market_zone() -> object:
+    """The market's offset (tradeday's convention: market time with its offset), from the open."""
+    try:
+        return datetime.fromisoformat(os.environ["TRADEDAY_SESSION_OPEN"]).tzinfo
+    except (KeyError, ValueError):
+        return None  # run by hand: this machine's zone
+
+
+MARKET_TZ = _market_zone()
+
+
 def say(text: str) -> None:
-    print(f"{datetime.now().astimezone():%H:%M:%S} {text}", flush=True)
+    moment = datetime.now().astimezone(MARKET_TZ)  # type: ignore[arg-type]
+    print(f"{moment.isoformat(timespec='seconds')[11:]} {text}", flush=True)  # 09:15:01+05:30
 
 
 def announce(payload: dict[str, object]) -> None:
@@ -262,7 +276,11 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    parent = os.getppid()
+    if hasattr(signal, "SIGBREAK"):  # Windows: tradeday's CTRL_BREAK_EVENT
+        signal.signal(signal.SIGBREAK, request_stop)
+    stop_file = os.environ.get("TRADEDAY_STOP_FILE")
+    # Windows never re-parents (and its Job Object kills us with tradeday): POSIX only.
+    parent = os.getppid() if os.name == "posix" else None
 
     # The readiness signal: from this line on a stop signal is handled (flatten, journal,
     # exit 0). Before it, SIGTERM would still kill the engine with its default action.
@@ -275,7 +293,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.duration is not None and time.monotonic() - began >= args.duration:
             stop_reason.append(f"--duration {args.duration:g}s reached")
             break
-        if os.getppid() != parent:
+        if stop_file and os.path.exists(stop_file):
+            # tradeday asks us to stop (before any signal; the only way on every platform).
+            stop_reason.append("stop file")
+            break
+        if parent is not None and os.getppid() != parent:
             # Portable safety net where PR_SET_PDEATHSIG does not exist (macOS): the
             # supervisor is gone, so nobody would stop us at the close.
             stop_reason.append("supervisor disappeared")
@@ -292,6 +314,11 @@ def main(argv: list[str] | None = None) -> int:
             Path(heartbeat).touch()
         time.sleep(args.tick)
 
+    # From here on we are stopping anyway. A SIGTERM that tradeday sends right after the stop
+    # file could otherwise land during the interpreter's shutdown, which puts the default
+    # action back (exit "killed by SIGTERM" after a clean stop): ignore further stop signals.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     say(f"stopping ({stop_reason[0]}): flattening positions")
     for (strategy_name, symbol), held in sorted(book.positions.items()):
         if held > 0:

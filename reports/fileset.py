@@ -26,18 +26,23 @@ def errno_name(exc: OSError) -> str:
     return errno.errorcode.get(exc.errno, str(exc.errno)) if exc.errno is not None else "no errno"
 
 
-def write_file_set(contents: Mapping[Path, bytes], *, stale: Iterable[Path] = (), hint: str | None = None) -> None:
+def write_file_set(contents: Mapping[Path, bytes | Iterable[bytes]], *, stale: Iterable[Path] = (), hint: str | None = None) -> None:
     """Replace the files of ``contents`` together, then remove the ``stale`` ones.
 
     Raises ReportWriteError naming the file and the errno when one cannot be written; then no
-    file of the old set has been replaced (nor removed).
+    file of the old set has been replaced (nor removed). A file's content is bytes, or pieces
+    of bytes written one after another (a large report JSON is never whole in memory); a
+    piece that fails to be made (any exception) also leaves the old set as it was.
     """
     temps: dict[Path, Path] = {}
     try:
         for target, data in contents.items():
             temps[target] = _write_temp(target, data)
-    except OSError as exc:
+    except BaseException as failure:
         _discard(temps.values())
+        if not isinstance(failure, OSError):
+            raise
+        exc = failure
         where = exc.filename or target
         raise ReportWriteError(f"cannot write {where}: {exc.strerror or exc} ({errno_name(exc)}); "
                                "the previous report files are unchanged", hint=hint) from None
@@ -64,18 +69,22 @@ def write_file_set(contents: Mapping[Path, bytes], *, stale: Iterable[Path] = ()
 
 
 
-def _write_temp(target: Path, data: bytes) -> Path:
+def _write_temp(target: Path, data: bytes | Iterable[bytes]) -> Path:
     make_folders(target.parent)
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for piece in ((data,) if isinstance(data, (bytes, bytearray, memoryview)) else data):
+                fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
         set_file_mode(tmp)  # 0600, or 0640 for a group that shares the artifacts
-    except OSError as exc:
+    except BaseException as failure:
         _discard([tmp])
+        if not isinstance(failure, OSError):
+            raise
+        exc = failure
         if exc.filename is None:
             exc.filename = str(target)  # name the report file, not its temporary name
         raise

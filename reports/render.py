@@ -9,9 +9,10 @@ from the bundled ``templates`` package (works from a wheel too).
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from datetime import date as date_type
 from decimal import ROUND_HALF_EVEN, Context, Decimal
@@ -20,8 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import EodError
 from reports.fileset import ReportWriteError, write_file_set  # noqa: F401  (ReportWriteError: re-exported)
+from reports.jinja_env import environment_class
 from reports.journal.scaled import EXACT, localcontext_of
 from reports.markdown_text import escape_markdown, finalize, md_code, md_filter
+from reports.moments import format_when, zone_of  # market time, to the second
+from reports.report_json import report_json_chunks
+from reports.table_rows import html_position_rows, md_position_rows
 
 if TYPE_CHECKING:
     import jinja2
@@ -94,7 +99,7 @@ def build_daily_report(
         "mode": mode,
         "config": str(config_path) if config_path is not None else None,
         "config_sha256": config_sha256,
-        "generated_at": _iso(generated_at or datetime.now(UTC).astimezone()),
+        "generated_at": _iso(generated_at or datetime.now(UTC).astimezone(zone_of(market.get("open")))),
         "currency": day.currency,
         "market": {
             "calendar": market.get("calendar"),
@@ -184,8 +189,10 @@ def write_daily_report(
     templates_dir: str | os.PathLike[str] | None = None,
     html_path: str | os.PathLike[str] | None = None,
     chart: bool = True,
+    extra_files: Mapping[Path, bytes] | None = None,
 ) -> dict[str, Path]:
-    """Write the JSON, the Markdown (and HTML), and the chart PNG beside the Markdown, as a set.
+    """Write the JSON, the Markdown (and HTML), and the chart PNG beside the Markdown, as a set
+    (with ``extra_files``, e.g. the side file of session/eod/store.py, in the same set).
 
     Everything is rendered in memory first (a failing template raises ReportRenderError
     before any file is touched), then every file goes to a temporary name and only when all
@@ -208,11 +215,14 @@ def write_daily_report(
         written["html"] = Path(html_path)
     if png is not None:
         written["chart"] = chart_path
-    contents = {written["json"]: dumps_report(doc).encode("utf-8"), md: md_text.encode("utf-8")}
+    # The JSON in pieces: a day of a million trades never holds its whole text at once.
+    contents: dict[Path, bytes | Iterable[bytes]] = {written["json"]: report_json_chunks(doc),
+                                                     md: md_text.encode("utf-8")}
     if "html" in written and html_text is not None:
         contents[written["html"]] = html_text.encode("utf-8")
     if png is not None:
         contents[chart_path] = png
+    contents.update(extra_files or {})
     write_file_set(contents, stale=[md.with_suffix(".html"), chart_path],
                    hint=f"free space in {md.parent} (or fix its permissions), then run tradeday report {doc.get('date')}")
     return written
@@ -225,15 +235,29 @@ def dumps_report(doc: Mapping[str, Any]) -> str:
     library's indenting encoder (pure Python when indenting) needs tens of seconds for;
     orjson writes it in a fraction of a second, identically for the same document.
     """
+    return dumps_report_bytes(doc).decode("utf-8")
+
+
+def dumps_report_bytes(doc: Mapping[str, Any]) -> bytes:
+    """:func:`dumps_report` as UTF-8 bytes, made once (not bytes -> str -> bytes: 100 MB each)."""
     import orjson
 
-    option = orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY
-    return orjson.dumps(doc, option=option, default=_json_default).decode("utf-8") + "\n"
+    return orjson.dumps(doc, option=json_options(), default=json_default)
 
 
-def _json_default(value: Any) -> Any:
+def json_options() -> int:
+    import orjson
+
+    return orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
+
+
+def json_default(value: Any) -> Any:
     # numpy scalars orjson does not take directly become Python numbers; anything else is a
-    # bug upstream and must fail loudly rather than be written as something else.
+    # bug upstream and must fail loudly rather than be written as something else. A day's
+    # trades made on demand (reports.pnl.trade_list.TradeList) are written as their list.
+    rows = getattr(value, "json_rows", None)
+    if callable(rows):
+        return rows()
     item = getattr(value, "item", None)
     if callable(item):
         return item()
@@ -277,6 +301,18 @@ def _template_line(exc: BaseException, template_name: str) -> int | None:
 
 
 def _environment(templates_dir: str | os.PathLike[str] | None, *, html: bool) -> jinja2.Environment:
+    """One environment per folder and kind per process (reports.jinja_env: compiled once)."""
+    if templates_dir is not None and not Path(templates_dir).is_dir():
+        return _new_environment(templates_dir, html=html)  # raises, naming the folder
+    return _cached_environment(None if templates_dir is None else str(templates_dir), html)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_environment(templates_dir: str | None, html: bool) -> jinja2.Environment:
+    return _new_environment(templates_dir, html=html)
+
+
+def _new_environment(templates_dir: str | os.PathLike[str] | None, *, html: bool) -> jinja2.Environment:
     """The Jinja environment of the HTML templates (autoescaped) or of the Markdown ones (every
     printed value escaped for Markdown by reports.markdown_text.finalize)."""
     import jinja2
@@ -290,7 +326,7 @@ def _environment(templates_dir: str | os.PathLike[str] | None, *, html: bool) ->
         loaders.append(jinja2.FileSystemLoader(str(folder)))
     loaders.append(jinja2.PackageLoader("templates", ""))
     options: dict[str, Any] = {"autoescape": True} if html else {"autoescape": False, "finalize": finalize}
-    env = jinja2.Environment(
+    env = environment_class()(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -306,7 +342,10 @@ def _environment(templates_dir: str | os.PathLike[str] | None, *, html: bool) ->
         "md": md_filter,
         "md_code": md_code,
         "clock": format_clock,
+        "when": format_when,
         "duration": _format_duration,
+        "md_position_rows": md_position_rows,
+        "html_position_rows": html_position_rows,
     })
     return env
 

@@ -22,6 +22,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from core.exitcodes import ExitCode
+from core.logsetup import clock
+from session.run_summary import DayRecorder, RunObserver
 from session.state import Phase, StateFile, earlier_runs, state_path
 from session.supervisor.signals import Interrupted, signal_name
 from session.wallclock import StopOrTime, WatchedClock
@@ -54,6 +56,7 @@ class RunOptions:
     forever: bool = False
     as_json: bool = False
     log_level: str = "INFO"
+    console: RunObserver | None = None  # what a person watching sees (cli/run_console.py); None: the log only
 
 
 def engine_specs(config: TradedayConfig, mode: str, day: date, window: SessionWindow,
@@ -75,10 +78,6 @@ def engine_specs(config: TradedayConfig, mode: str, day: date, window: SessionWi
     ]
 
 
-def _fmt_bytes(n: int | None) -> str:
-    return "-" if not n else f"{n / 1024**2:.0f}MB"
-
-
 @dataclass
 class DayRun:
     """One ``tradeday run`` invocation (possibly several days with ``--forever``)."""
@@ -88,6 +87,8 @@ class DayRun:
     stop_requested: threading.Event = field(default_factory=threading.Event)
     kill_now: threading.Event = field(default_factory=threading.Event)
     signal_received: list[int] = field(default_factory=list)
+    state_file: Any = StateFile  # the Python API's TradingOrchestrator passes one that reports phases
+    stop_by_api: bool = False  # TradingOrchestrator.stop(): ends the day as a stop signal does
 
     def __post_init__(self) -> None:
         self.last_day: SessionDay | None = None
@@ -98,6 +99,7 @@ class DayRun:
         self.clock = WatchedClock()
         self.watcher: ConfigWatcher | None = None
         self._config_stamp = self._stamp()
+        self.recorder = DayRecorder(self.options.console)  # .summary: the day's summary (the last day's)
 
     # --- notifications -------------------------------------------------------------------
 
@@ -192,9 +194,9 @@ class DayRun:
             log.error("no known next session for %s (calendar data ends); stopping --forever", cal.name)
             return False
         wake = next_open - timedelta(seconds=self.config.session.start_before_open) - timedelta(minutes=5)
-        log.info("--forever: next session opens %s; sleeping until %s", next_open.isoformat(), wake.isoformat())
+        log.info("--forever: next session opens %s; sleeping until %s", clock(next_open, date=True), clock(wake, date=True))
         if self.state is not None:
-            self.state.update(message=f"--forever: sleeping until {wake.isoformat()}")
+            self.state.update(message=f"--forever: sleeping until {clock(wake, date=True)}")
         if wake > now and not sleep_until(wake, self.stop_requested, step=1.0, now=self.clock.now):
             log.info("--forever: stopped while sleeping")
             return False
@@ -215,7 +217,8 @@ class DayRun:
 
         require_usable_folders(self.config)  # the lock and the log are written there: exit 1 if it cannot
         with acquire_day_lock(self.config.artifacts_dir, today.date):
-            return self._run_locked(cal, today)
+            self.recorder.begin(today, cal, self.options.mode, self.config.path, dry_run=self.options.dry_run)
+            return self.recorder.finish(self._run_locked(cal, today), self.state)  # the summary: the console's
 
     def _run_locked(self, cal: MarketCalendar, today: SessionDay) -> ExitCode:
         from core.logsetup import setup_logging
@@ -223,7 +226,7 @@ class DayRun:
         opts = self.options
         day = today.date
         setup_logging(opts.log_level, self.config.logs_dir / day.isoformat() / "tradeday.log",
-                      max_bytes=self.config.session.log_max_size, backups=self.config.session.log_backups)
+                      max_bytes=self.config.session.log_max_size, backups=self.config.session.log_backups, tz=cal.tz)
         self._open_state(cal, day)
         assert self.state is not None
         self.state.update(phase=Phase.PRE_MARKET, session={"open": _iso(today.open), "close": _iso(today.close)})
@@ -248,7 +251,7 @@ class DayRun:
                              duration=opts.duration)
         if window is None:
             return self._nothing_to_run(cal, today)
-        if window.start_at > now and not self._wait_for_start(window, cal):
+        if self.stop_requested.is_set() or (window.start_at > now and not self._wait_for_start(window, cal)):
             code = self._signal_exit_code()
             log.warning("interrupted while waiting for the open; no engine was started")
             self.notify("interrupted", "WARNING", "tradeday interrupted", "stopped while waiting for the open")
@@ -257,7 +260,7 @@ class DayRun:
         self._warn_if_late(today, cal)
 
         engines_code = self._trade(day, window, cal.tz)
-        if self.stop_requested.is_set() and self.signal_received:
+        if self.stop_requested.is_set() and (self.signal_received or self.stop_by_api):
             log.warning("interrupted: end of day skipped; run `tradeday eod` to produce the report")
             self.notify("interrupted", "WARNING", "tradeday interrupted",
                         "engines stopped after a signal; end of day skipped")
@@ -281,8 +284,8 @@ class DayRun:
         """A new run in the day's record: earlier runs kept, a damaged file moved aside."""
         path = state_path(self.config.artifacts_dir, day)
         previous, aside = earlier_runs(path)
-        self.state = StateFile(path, day=day, mode=self.options.mode, config_path=str(self.config.path),
-                               calendar=cal.name, previous_runs=previous)
+        self.state = self.state_file(path, day=day, mode=self.options.mode, config_path=str(self.config.path),
+                                     calendar=cal.name, previous_runs=previous)
         if aside is not None:
             log.warning("the state file %s was damaged; moved it to %s and started a new record of the day",
                         path, aside)
@@ -306,6 +309,7 @@ class DayRun:
             self.state.update(phase=Phase.DONE, exit_code=0 if report.ok else 1, message="dry run")
             return ExitCode.OK if report.ok else ExitCode.PRECHECK_FAILED
         failures = report.failures()
+        self.recorder.prechecks(report)
         for r in report.results:
             if r.level.name != "INFO" and not r.silenced:
                 log.log(logging.ERROR if r.level.name == "ERROR" else logging.WARNING,
@@ -332,7 +336,7 @@ class DayRun:
             msg = f"no session today ({day}, {why})"
             self.notify("no_session", "INFO", msg, msg)
         else:
-            msg = f"today's session is over (closed {today.close:%H:%M} {cal.timezone}); nothing to do"
+            msg = f"today's session is over (closed {clock(today.close, cal.tz)}, {cal.timezone}); nothing to do"
         log.info(msg)
         self.state.update(phase=Phase.DONE, exit_code=0, message=msg)
         return ExitCode.OK
@@ -342,10 +346,12 @@ class DayRun:
         from session.waiting import sleep_until
 
         assert self.state is not None
-        self.state.update(phase=Phase.WAITING, session={"start_at": _iso(window.start_at)})
-        log.info("waiting until %s (open %s)", window.start_at.astimezone(cal.tz).strftime("%H:%M:%S %Z"),
-                 _iso(window.open))
-        return sleep_until(window.start_at, self.stop_requested, step=1.0, now=self.clock.now)
+        self.state.update(phase=Phase.WAITING,
+                          session={"start_at": _iso(window.start_at), "stop_at": _iso(window.stop_at)})
+        log.info("waiting until %s (open %s)", clock(window.start_at, cal.tz, date=True),
+                 clock(window.open, cal.tz, date=True))
+        with self.recorder.waiting(window.start_at, window.open):  # a console counts down
+            return sleep_until(window.start_at, self.stop_requested, step=1.0, now=self.clock.now)
 
     def _warn_if_late(self, today: SessionDay, cal: MarketCalendar) -> None:
         """Loud when the engines start well after ``open - start_before_open`` (issue 12): cron
@@ -389,9 +395,13 @@ class DayRun:
 
             self.watcher = ConfigWatcher(self.config.path, self.config.config_history_dir,
                                          baseline=self._config_stamp).start()
+        from session.live import LiveSession  # the loss limit and engine control, beside the loop
+
+        self.live = LiveSession(self, day).start()
         try:
             return self._supervise(day, window, specs)
         finally:
+            self.live.close()
             # Whatever happened above (a bug, an exception from a callback), no engine may be
             # left running unsupervised. stop_all() is idempotent.
             self.supervisor.stop_all(kill_now=self.kill_now)
@@ -401,11 +411,12 @@ class DayRun:
 
     def _supervise(self, day: date, window: SessionWindow, specs: list[EngineSpec]) -> ExitCode:
         assert self.supervisor is not None and self.state is not None
-        self.supervisor.start()
+        self.live.start_engines()  # none when the day is already past its loss limit
         names = ", ".join(s.name for s in specs)
-        stop_text = window.stop_at.isoformat() if window.stop_at else "the engines finish"
+        stop_text = clock(window.stop_at, date=True) if window.stop_at else "the engines finish"
         log.info("session started: %s; stopping at %s", names, stop_text)
         self.notify("session_started", "INFO", f"session started {day}", f"engines: {names}; stop at {stop_text}")
+        self.recorder.engines_started([s.name for s in specs], window.stop_at)
 
         market_stop = window.market_stop  # the close (+ stop_after_close): the wall clock's
         began = monotonic_time.monotonic()
@@ -420,6 +431,9 @@ class DayRun:
             if duration_end is not None:
                 chunk_end = min(chunk_end, duration_end)
             self.clock.now()  # a wall-clock jump is logged (the close moved with it)
+            if self.live.loss_limit_hit.is_set():
+                outcome, reason = "deadline", "loss limit"
+                break
             outcome = self.supervisor.run_until(market_stop, StopOrTime(self.stop_requested, chunk_end))
             if self.stop_requested.is_set():
                 outcome = "stopped"
@@ -439,10 +453,12 @@ class DayRun:
             market_stop = self._apply_reload(window) or market_stop
 
         if outcome != "deadline":
-            reason = {"stopped": "signal", "all_finished": "every engine finished"}[outcome]
+            reason = {"stopped": "signal" if self.signal_received else "stop requested",
+                      "all_finished": "every engine finished"}[outcome]
         self.state.update(phase=Phase.STOPPING, message=f"stopping: {reason}")
         log.info("stopping engines: %s", reason)
-        self.supervisor.stop_all(kill_now=self.kill_now)
+        self.recorder.engines_stopping(reason)
+        self.supervisor.stop_all(kill_now=self.kill_now, reason=reason)
         self._write_engines_state()
         failed = self.supervisor.any_failed()
         summary = ", ".join(f"{s.name} {s.state.value if hasattr(s.state, 'value') else s.state}"
@@ -465,7 +481,8 @@ class DayRun:
         msg = parse_engine_line(line, engine)
         if msg is None:
             return False
-        log.info("engine %s: %s: %s", engine, msg.level.name, msg.title)
+        # The engine's name once, as on its output lines (the title carries it for notifications).
+        log.info("[%s] %s: %s", engine, msg.level.name, msg.title.removeprefix(f"{engine}: "))
         if self.hub is not None:
             self.hub.emit_message(msg)
         return True
@@ -489,12 +506,7 @@ class DayRun:
 
     def _heartbeat(self) -> None:
         assert self.supervisor is not None and self.state is not None
-        parts = []
-        for s in self.supervisor.snapshot():
-            state = s.state.value if hasattr(s.state, "value") else s.state
-            parts.append(f"{s.name}={state} pid={s.pid or '-'} up={int(s.uptime_s or 0)}s "
-                         f"restarts={s.restarts} rss={_fmt_bytes(s.rss_bytes)} cpu={s.cpu_percent or 0:.0f}% "
-                         f"lines={s.lines_since_heartbeat}")
+        parts = [s.heartbeat_text() for s in self.supervisor.snapshot()]
         log.info("heartbeat phase=%s %s", self.state.data["phase"], "; ".join(parts))
         self.supervisor.mark_heartbeat()
         self._write_engines_state()
@@ -576,14 +588,9 @@ class DayRun:
         }
         result = run_eod(self.config, day, EodOptions(
             mode=self.options.mode, analytics=not self.options.no_analytics,
-            backtest=not self.options.no_backtest, session_info=session_info,
+            backtest=not self.options.no_backtest, session_info=session_info, **self.recorder.eod_callbacks(day),
         ), hub=self.hub)
-        for kind, path in result.report_paths.items():
-            if self.options.quiet:
-                log.info("report (%s): %s", kind, path)  # --quiet: cron mails nothing on a clean day
-            else:
-                sys.stdout.write(f"report ({kind}): {path}\n")
-        sys.stdout.flush()
+        self.recorder.eod_done(result, quiet=self.options.quiet)  # the report paths: printed or logged
         return ExitCode(result.exit_code)  # 0, or EOD_FAILED (the end of day's contract)
 
 

@@ -72,6 +72,7 @@ def engine_policy(entry: EngineConfig) -> EnginePolicy:
         start_secs=entry.start_secs,
         hang_timeout=entry.hang_timeout,
         stop_timeout=entry.stop_timeout,
+        console=entry.console,
     )
 
 

@@ -1,9 +1,9 @@
 """One ``tradeday run`` per trading day: an exclusive lock on ``{artifacts}/state/{day}.lock``.
 
-The lock is a kernel ``flock`` (through filelock), so it dies with its holder: a SIGKILLed
-run leaves the file behind but not the lock. The holder's pid is written beside it, in
-``{day}.lock.pid``, for the error message and the precheck; the lock file itself stays
-empty because filelock owns it.
+The lock is a kernel ``flock`` (through filelock; on Windows a ``LockFileEx`` byte-range
+lock), so it dies with its holder: a SIGKILLed run leaves the file behind but not the lock.
+The holder's pid is written beside it, in ``{day}.lock.pid``, for the error message and the
+precheck; the lock file itself stays empty because filelock owns it.
 
 Both files are 0600 like everything tradeday writes (0640 with ``paths.group``, see
 core/fileperms.py): a lock that anyone could open is one anyone could hold (``flock`` only
@@ -11,8 +11,6 @@ needs a read descriptor), and that would block tomorrow's run.
 """
 from __future__ import annotations
 
-import errno
-import fcntl
 import os
 import stat
 import time
@@ -23,6 +21,7 @@ from types import TracebackType
 import filelock
 import psutil
 
+from core import platform
 from core.errors import LockHeldError
 from core.fileperms import file_mode
 from core.fsutil import atomic_write_text
@@ -113,7 +112,10 @@ def acquire_day_lock(artifacts: Path, day: date) -> DayLock:
 
 def _make_private(path: Path) -> None:
     """filelock sets the mode only on a file it creates; one left by an older version (0644)
-    is made private once we hold it. A file someone else owns is theirs to fix."""
+    is made private once we hold it. A file someone else owns is theirs to fix. Windows: ACLs
+    decide, not mode bits (nothing to do)."""
+    if not platform.MODE_BITS:
+        return
     try:
         if stat.S_IMODE(path.stat().st_mode) != file_mode():
             os.chmod(path, file_mode())
@@ -124,29 +126,22 @@ def _make_private(path: Path) -> None:
 def lock_holder(artifacts: Path, day: date) -> int | None:
     """The pid holding the day's lock right now, or None if nobody holds it. Never takes it.
 
-    Probes with a non-blocking *shared* flock on a separate read-only descriptor: it fails
-    while a run holds the exclusive lock and, when it succeeds, is dropped at once (a run
-    starting in that instant retries, see _ACQUIRE_TIMEOUT_SECONDS). Returns 0 if the lock
-    is held but the holder has not written its pid (yet).
+    ``core.platform.lock_is_held`` probes without keeping the lock (POSIX: a non-blocking
+    *shared* flock on a separate descriptor; Windows, which has no shared lock that could not
+    block a starting run, an instant non-blocking exclusive one); a run starting in that
+    instant retries (see _ACQUIRE_TIMEOUT_SECONDS). Returns 0 if the lock is held but the
+    holder has not written its pid (yet).
     """
     path = lock_path(artifacts, day)
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                # No flock on this filesystem: fall back to "pid file names a live process".
-                pid = _read_pid(_pid_path(path))
-                return pid if pid and psutil.pid_exists(pid) else None
-        else:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+    held = platform.lock_is_held(path)
+    if held is None:
+        if not path.exists():
             return None
-    finally:
-        os.close(fd)
+        # No locks on this filesystem: fall back to "pid file names a live process".
+        pid = _read_pid(_pid_path(path))
+        return pid if pid and psutil.pid_exists(pid) else None
+    if not held:
+        return None
     for _ in range(_PID_READ_RETRIES):
         pid = _read_pid(_pid_path(path))
         if pid is not None:

@@ -1,18 +1,20 @@
 """Find and stop every process that belongs to one engine start.
 
-An engine start is one process spawned with ``start_new_session=True``, so its pid is also
-its process-group id and session id. What belongs to it:
+An engine start is one process started by ``core.platform.start_process``: on POSIX it leads
+a new session, so its pid is also its process-group id and session id; on Windows it is in a
+Job Object of its own. What belongs to it:
 
 * its descendants (``psutil.Process.children(recursive=True)``),
-* every process still in its process group or session (children whose parent already
-  died and were re-parented to init are no longer descendants, but keep the group),
+* every process still in its group (``core.platform.group_of(pid).member_pids()``: on POSIX its
+  process group or session, so children whose parent already died and were re-parented to
+  init, which are no longer descendants; on Windows the job's process list),
 * every process whose environment carries the start's token (``TRADEDAY_ENGINE_INSTANCE``):
   this also catches a grandchild that called ``setsid()`` *and* was re-parented, which
   neither of the above can see.
 
 Everything is collected *before* signalling, because a signal makes parents die and
-children re-parent; and collected again before the SIGKILL round, to catch processes
-forked while stopping.
+children re-parent; and collected again before the hard-kill round (SIGKILL, or
+TerminateJobObject on Windows: ``platform.KILL``), to catch processes forked while stopping.
 """
 from __future__ import annotations
 
@@ -25,9 +27,11 @@ from dataclasses import dataclass, field
 
 import psutil
 
+from core import platform
+
 TOKEN_VARIABLE = "TRADEDAY_ENGINE_INSTANCE"
 _POLL_SECONDS = 0.02
-# After SIGKILL, the kernel needs a moment to tear processes down.
+# After the hard kill, the kernel needs a moment to tear processes down.
 _KILL_WAIT_SECONDS = 2.0
 
 _log = logging.getLogger("tradeday.proctree")
@@ -57,18 +61,16 @@ def collect_engine_processes(leader_pid: int, token: str | None = None) -> list[
             add(child)
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         pass
-    for proc in psutil.process_iter():
-        pid = proc.pid
-        if pid in found or pid == own_pid:
-            continue
-        try:
-            same_group = os.getpgid(pid) == leader_pid or os.getsid(pid) == leader_pid
-        except OSError:
-            continue
-        if same_group:
-            add(proc)
-            continue
-        if token is not None:
+    for pid in platform.group_of(leader_pid).member_pids():
+        if pid not in found:
+            try:
+                add(psutil.Process(pid))
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+    if token is not None:
+        for proc in psutil.process_iter():
+            if proc.pid in found or proc.pid == own_pid:
+                continue
             try:
                 if proc.environ().get(TOKEN_VARIABLE) == token:
                     add(proc)
@@ -89,33 +91,34 @@ def _signal_all(leader_pid: int, procs: list[psutil.Process], sig: int, *, whole
     """Signal each process exactly once: a second SIGTERM can land while an engine's
     runtime is already shutting down with default handlers back, and kill it mid-cleanup.
 
-    With ``whole_group``, members of the engine's group get it through ``killpg`` (which
-    also reaches members forked after the collection) and the others one by one. ``killpg``
-    is used only while a collected process is still in the group: the kernel never hands
-    out a pid that is some group's id, but once the group is empty the number may be reused.
+    ``sig`` is the stop signal or ``platform.KILL``. With ``whole_group``, members of the
+    engine's group get it through the group (``killpg``, which also reaches members forked
+    after the collection; on Windows CTRL_BREAK_EVENT or TerminateJobObject) and the others
+    one by one. The group is signalled only while a collected process is still in it: the
+    kernel never hands out a pid that is some group's id, but once the group is empty the
+    number may be reused.
     """
+    group = platform.group_of(leader_pid)
     outside: list[psutil.Process] = []
     group_in_use = False
     for proc in procs:
-        try:
-            in_group = os.getpgid(proc.pid) == leader_pid
-        except OSError:
-            continue
+        in_group = group.holds(proc.pid)
+        if in_group is None:
+            continue  # gone
         if in_group and whole_group:
             group_in_use = True
         else:
             outside.append(proc)
     if group_in_use:
-        try:
-            os.killpg(leader_pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
+        if sig == platform.KILL:
+            group.kill()
+        else:
+            group.request_stop(sig)
     for proc in outside:
-        try:
-            # psutil refuses to signal a pid that was reused by another process.
-            proc.send_signal(sig)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, ProcessLookupError):
-            pass
+        if sig == platform.KILL:
+            platform.kill_process(proc)
+        else:
+            platform.request_stop_process(proc, sig)
 
 
 @dataclass
@@ -123,7 +126,7 @@ class StopResult:
     """What stopping one engine start took."""
 
     signalled: int = 0          # processes that got the stop signal
-    killed: list[int] = field(default_factory=list)  # pids that needed SIGKILL
+    killed: list[int] = field(default_factory=list)  # pids that needed the hard kill (SIGKILL)
     survivors: list[int] = field(default_factory=list)  # pids still alive at the end (should stay empty)
     seconds: float = 0.0
 
@@ -132,12 +135,12 @@ def stop_engine_processes(
     leader_pid: int,
     *,
     token: str | None,
-    stop_signal: int = signal.SIGTERM,
+    stop_signal: int = int(signal.SIGTERM),
     stop_timeout: float = 30.0,
     leader_exited: threading.Event | None = None,
     kill_now: threading.Event | None = None,
 ) -> StopResult:
-    """Stop everything of one engine start: ``stop_signal`` to all, wait, then SIGKILL.
+    """Stop everything of one engine start: ``stop_signal`` to all, wait, then the hard kill.
 
     ``leader_exited`` is set by whoever reaps the leader (the supervisor's waiter thread),
     because the leader is our child: psutil must not ``waitpid`` it, or Popen would lose
@@ -172,7 +175,7 @@ def stop_engine_processes(
                 kill_now.wait(_POLL_SECONDS)
             else:
                 time.sleep(_POLL_SECONDS)
-    # Grace is over (or kill_now): SIGKILL the group, everything collected, and anything new.
+    # Grace is over (or kill_now): kill the group, everything collected, and anything new.
     kill_deadline = time.monotonic() + _KILL_WAIT_SECONDS
     while True:
         survivors = [p for p in procs if _alive(p)]
@@ -184,12 +187,13 @@ def stop_engine_processes(
             break
         if time.monotonic() > kill_deadline:
             result.survivors = [p.pid for p in targets]
-            _log.error("processes of engine start %s survived SIGKILL: %s", leader_pid, result.survivors)
+            _log.error("processes of engine start %s survived %s: %s", leader_pid, platform.KILL_NAME,
+                       result.survivors)
             break
         for p in targets:
             if p.pid not in result.killed:
                 result.killed.append(p.pid)
-        _signal_all(leader_pid, targets, signal.SIGKILL)
+        _signal_all(leader_pid, targets, platform.KILL)
         procs = targets
         time.sleep(_POLL_SECONDS)
     result.seconds = time.monotonic() - began

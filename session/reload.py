@@ -34,7 +34,7 @@ log = logging.getLogger("tradeday.run")
 
 RELOADABLE_SESSION_KEYS = ("heartbeat_interval", "stop_after_close")
 RELOADABLE_ENGINE_KEYS = ("restart", "max_restarts", "backoff", "no_restart_exit_codes", "start_secs",
-                          "hang_timeout", "stop_timeout")
+                          "hang_timeout", "stop_timeout", "console")
 # How often the watcher looks at the file's mtime (a stat; nothing is read unless it changed).
 POLL_SECONDS = 0.5
 

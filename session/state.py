@@ -18,6 +18,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from core import platform
 from core.errors import TradedayError
 from core.exitcodes import ExitCode
 from core.fsutil import atomic_write_json
@@ -65,7 +66,7 @@ class StateFile:
             "config": config_path,
             "calendar": calendar,
             "phase": Phase.PRE_MARKET.value,
-            "orchestrator": {"pid": pid, "started_at": _process_start_time(pid), "host": os.uname().nodename},
+            "orchestrator": {"pid": pid, "started_at": _process_start_time(pid), "host": platform.machine_name()},
             "updated_at": None,
             "session": {"open": None, "close": None, "stop_at": None},
             "engines": [],
@@ -229,7 +230,7 @@ def earlier_runs(path: Path) -> tuple[list[dict[str, Any]], Path | None]:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         aside = path.with_name(f"{path.name}.corrupt-{stamp}")
         try:
-            os.replace(path, aside)
+            platform.replace_file(path, aside)
         except OSError as exc:  # a read-only folder: the new record overwrites it (or cannot)
             _log.warning("state file %s is damaged and cannot be moved aside (%s); starting a new record",
                          path, exc.strerror or exc)

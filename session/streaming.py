@@ -1,12 +1,18 @@
 """Stream an engine's stdout/stderr, as it comes, to the console and to its log file.
 
-Design (measured in bench/bench_streaming.py):
+Design (measured in bench/bench_streaming.py; figures in docs/BENCHMARKS.md):
 
-* One reader thread per pipe reads raw chunks with ``os.read`` (never byte by byte) and
-  handles the complete lines of a chunk in bulk with C-speed ``bytes`` operations: the
-  console prefix ``[engine] `` and the log timestamp are inserted with ``bytes.replace``,
-  so a flood costs a few operations per 64 KiB chunk, not per line. Lines read in one
-  chunk share the timestamp of that read (they arrived together).
+* One reader thread per pipe takes raw chunks from a ByteSource (on POSIX PollSource:
+  ``poll`` with a timeout, then one ``os.read`` of up to 64 KiB; never byte by byte) and
+  handles the complete lines of a chunk in bulk with C-speed ``bytes`` operations: the log
+  timestamp and the console prefix ``[engine] `` are inserted with one ``bytes.replace``
+  each, and the line count falls out of the length that replace produced; the pending
+  partial line and the new read go to the log with one ``writev``, never joined. A flood costs a
+  fixed handful of operations per chunk, none per line. Lines read in one chunk share the
+  timestamp of that read (they arrived together).
+* Per-line work happens only for chunks that need it, found with one C-level search of the
+  chunk: the protocol prefix (``@tradeday ``, first a ``memchr`` for its first byte), and,
+  for ``console: errors``, the words an error line carries.
 * Each processed chunk is one ``write`` to the log file (unbuffered, like ``tee``) and one
   to the console, so a crash loses nothing already read and ``tail -f`` is prompt; there
   is no user-space log buffer to flush. The log file (core/logfile.py) rotates by size and
@@ -17,23 +23,30 @@ Design (measured in bench/bench_streaming.py):
   ``MAX_LINE_BYTES + 1`` bytes minus the pending partial line, so a line longer than
   ``MAX_LINE_BYTES`` is split into pieces of that size and nothing grows without limit.
 * The log keeps the engine's bytes as they are (invalid UTF-8 included); only the console
-  copy is decoded with ``errors="replace"``.
+  copy is made valid UTF-8 (``errors="replace"``).
 * Never rich or print(): binary writes only.
+
+The read step is a seam (ByteSource): a platform without ``poll`` on pipes can feed the
+same line handling from a blocking read, e.g. in the reader thread itself.
 """
 from __future__ import annotations
 
 import logging
 import os
+import queue
+import re
 import select
+import sys
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Literal, Protocol
 
 from core.diskfaults import DISK_FAULTS, RETRY_SECONDS, DiskFaults
 from core.logfile import AppendFile, Gap
+from core.platform import ENGINE_OUTPUT_FALLBACK
 
 MAX_LINE_BYTES = 64 * 1024
 # How long a reader waits for data before it looks at its stop flag again.
@@ -41,8 +54,12 @@ _POLL_SECONDS = 0.2
 # Once told to stop (the engine's processes are gone), a reader drains at most this much
 # more: an escaped process that keeps writing must not keep tradeday reading forever.
 _DRAIN_LIMIT_BYTES = 4 * 1024 * 1024
+# The last output line kept for `status` is cut to this many bytes.
+LAST_LINE_MAX = 512
 
 LineCallback = Callable[[str, bytes], bool]
+# An engine's `console:` setting: every line (True), none (False), or only error lines.
+ConsoleMode = bool | Literal["errors"]
 
 _log = logging.getLogger("tradeday.streaming")
 
@@ -57,17 +74,23 @@ def _format_offset(offset: timedelta | None) -> str:
 
 
 class TimestampFormatter:
-    """``2026-11-20T09:15:01.123+05:30 `` prefixes, cheap: the part up to the second is cached."""
+    """``2026-11-20T09:15:01.123+05:30 `` prefixes, cheap: formatted once per second, and the
+    whole prefix reused within a millisecond."""
 
     def __init__(self, tz: tzinfo | None = None) -> None:
         self._tz = tz
-        # (whole second, b"YYYY-MM-DDTHH:MM:SS", b"+05:30 ") replaced as one tuple so
-        # concurrent readers never see a half-updated cache.
+        # (whole second, b"YYYY-MM-DDTHH:MM:SS", b"+05:30 ") and (second, millis, prefix),
+        # each replaced as one tuple so concurrent readers never see a half-updated cache.
         self._cache: tuple[int, bytes, bytes] = (-1, b"", b"")
+        self._last: tuple[int, int, bytes] = (-1, -1, b"")
 
     def prefix(self, now: float | None = None) -> bytes:
         t = time.time() if now is None else now
         second = int(t // 1)
+        millis = int((t - second) * 1000)
+        last = self._last
+        if last[0] == second and last[1] == millis:
+            return last[2]
         cache = self._cache
         if cache[0] != second:
             moment = datetime.fromtimestamp(second, self._tz).astimezone(self._tz)
@@ -77,8 +100,9 @@ class TimestampFormatter:
                 (_format_offset(moment.utcoffset()) + " ").encode("ascii"),
             )
             self._cache = cache
-        millis = int((t - second) * 1000)
-        return b"%s.%03d%s" % (cache[1], millis, cache[2])
+        stamp = b"%s.%03d%s" % (cache[1], millis, cache[2])
+        self._last = (second, millis, stamp)
+        return stamp
 
 
 class ConsoleWriter:
@@ -106,13 +130,60 @@ class ConsoleWriter:
                 _log.warning("console output disabled: %s", exc)
 
 
-def console_safe(data: bytes) -> bytes:
-    """Valid UTF-8 unchanged; otherwise invalid sequences replaced (U+FFFD)."""
+def console_safe(data: bytes, fallback: str | None = ENGINE_OUTPUT_FALLBACK) -> bytes:
+    """Valid UTF-8 unchanged; otherwise read in ``fallback`` (Windows: the ANSI code page an
+    engine writes to a pipe in) or with invalid sequences replaced (U+FFFD), as UTF-8."""
+    if data.isascii():  # the common case, checked without building a str
+        return data
     try:
         data.decode("utf-8")
         return data
     except UnicodeDecodeError:
-        return data.decode("utf-8", errors="replace").encode("utf-8")
+        return data.decode(fallback or "utf-8", errors="replace").encode("utf-8")
+
+
+# `console: errors` (docs/ENGINE.md): a line is an error line if it has ERROR, CRITICAL or
+# FATAL in upper case as a word of its own (not inside a longer word: "ERRORS" is not one),
+# or belongs to a Python traceback: from the line with "Traceback (most recent call last):"
+# through the indented lines that follow to the first line that is not indented (the
+# exception), inclusive. The same rule on stdout and stderr: Python's logging writes every
+# level to stderr, so the stream alone says little.
+_ERROR_WORD = re.compile(rb"(?<![A-Za-z])(?:ERROR|CRITICAL|FATAL)(?![A-Za-z])")
+_TRACEBACK = b"Traceback (most recent call last):"
+_ERROR_HINTS = (b"ERROR", b"CRITICAL", b"FATAL", _TRACEBACK)
+
+
+def is_error_line(line: bytes) -> bool:
+    """An error line by the word rule (a traceback's later lines need ErrorLines' state)."""
+    return _TRACEBACK in line or _ERROR_WORD.search(line) is not None
+
+
+class ErrorLines:
+    """Picks the error lines out of one stream's chunks (``console: errors``); keeps the
+    traceback state from one chunk to the next."""
+
+    def __init__(self) -> None:
+        self._in_traceback = False
+
+    def select(self, complete: bytes) -> bytes:
+        """The error lines of ``complete`` (lines ending with newlines), or b""."""
+        if not self._in_traceback and not any(hint in complete for hint in _ERROR_HINTS):
+            return b""
+        kept: list[bytes] = []
+        in_traceback = self._in_traceback
+        for line in complete[:-1].split(b"\n"):
+            if in_traceback:
+                if not line.startswith((b" ", b"\t")):
+                    in_traceback = False  # the exception line closes it (an empty line: nothing to show)
+                if line:
+                    kept.append(line)
+            elif _TRACEBACK in line:
+                in_traceback = True
+                kept.append(line)
+            elif _ERROR_WORD.search(line) is not None:
+                kept.append(line)
+        self._in_traceback = in_traceback
+        return b"\n".join(kept) + b"\n" if kept else b""
 
 
 class EngineLog:
@@ -135,12 +206,27 @@ class EngineLog:
         self._file = AppendFile(self.path, what=f"the engine log of {self.name}", max_bytes=max_bytes,
                                 backups=backups, gap_note=self._gap_note, faults=faults, retry_seconds=retry_seconds)
 
-    def write_lines(self, complete: bytes, now: float | None = None) -> None:
-        """``complete`` is one or more lines, each ending with ``\\n``."""
+    def write_lines(self, complete: bytes, now: float | None = None) -> int:
+        """``complete`` is one or more lines, each ending with ``\\n``; returns how many."""
         if not complete:
-            return
+            return 0
         stamp = self._timestamps.prefix(now)
-        self._file.write(stamp + complete[:-1].replace(b"\n", b"\n" + stamp) + b"\n")
+        # One pass puts a stamp after every newline; the one after the last is not written,
+        # and the length that replace added says how many lines there were.
+        body = complete.replace(b"\n", b"\n" + stamp)
+        size = len(body) - len(stamp)
+        self._file.write(b"".join((stamp, memoryview(body)[:size])))
+        return (len(body) - len(complete)) // len(stamp)
+
+    def write_chunk(self, head: bytes, data: bytes, end: int, now: float | None = None) -> int:
+        """write_lines(head + data[:end]) without building that: ``head`` and ``data[end:]``
+        hold no newline, ``data[end - 1]`` is one. Returns how many lines."""
+        stamp = self._timestamps.prefix(now)
+        # data's bytes after `end` hold no newline, so they come out of replace unchanged,
+        # after the last stamp: both are cut off.
+        body = data.replace(b"\n", b"\n" + stamp)
+        self._file.write_parts((stamp, head, memoryview(body)[: len(body) - (len(data) - end) - len(stamp)]))
+        return (len(body) - len(data)) // len(stamp)
 
     def note(self, text: str) -> None:
         """tradeday's own line in the engine log (start, exit, restart), marked ``### tradeday:``."""
@@ -161,20 +247,41 @@ class EngineLog:
         return self._file.close()
 
 
+def last_line(head: bytes, data: bytes, end: int) -> bytes:
+    """The last line (without its newline) of ``head + data[:end]``, cut to LAST_LINE_MAX."""
+    start = data.rfind(b"\n", 0, end - 1) + 1
+    if start == 0 and head:
+        return (head + data[: end - 1])[-LAST_LINE_MAX:]
+    return data[start : min(end - 1, start + LAST_LINE_MAX)]
+
+
 class OutputCounters:
-    """Per-engine line counters and the time of the last output, for the watchdog and status."""
+    """Per-engine line counters, the time of the last output and the last line, for the
+    watchdog and status."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.lines_total = 0
         self.lines_since_heartbeat = 0
         self.last_output_monotonic = time.monotonic()
+        self._last_line = b""
 
-    def add(self, lines: int, now_monotonic: float) -> None:
+    def add(self, lines: int, now_monotonic: float, last: bytes | None = None) -> None:
+        """``lines`` more lines; ``last``: the last of them (see last_line), if it is known."""
         with self._lock:
             self.lines_total += lines
             self.lines_since_heartbeat += lines
             self.last_output_monotonic = now_monotonic
+            if last is not None:
+                self._last_line = last
+
+    @property
+    def last_line(self) -> str:
+        """The engine's last output line (stdout or stderr, protocol lines excluded), cut to
+        LAST_LINE_MAX bytes; "" before any."""
+        with self._lock:
+            last = self._last_line
+        return last.decode("utf-8", errors="replace")
 
     def mark_heartbeat(self) -> None:
         with self._lock:
@@ -186,17 +293,133 @@ class OutputCounters:
             self.last_output_monotonic = now_monotonic
 
 
+class ByteSource(Protocol):
+    """Where a PipeReader's bytes come from: the one platform-specific step of the pump."""
+
+    def read(self, max_bytes: int, timeout: float) -> bytes | None:
+        """Up to ``max_bytes`` (at least 1); None if nothing came within ``timeout`` seconds
+        (0: do not wait); b"" at end of file."""
+        ...
+
+    def close(self) -> None:
+        """Release the pipe; never raises."""
+        ...
+
+
+class PollSource:
+    """A pipe's descriptor on POSIX: ``poll`` with a timeout, then one ``os.read``.
+
+    poll, not select: select cannot watch descriptors numbered 1024 and above.
+    """
+
+    _poller: Any  # a select.poll object; declared here because Windows' select has no poll (mypy --platform win32)
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        if sys.platform == "win32":  # Windows pipes cannot be polled: pipe_source picks ThreadSource
+            raise OSError("PollSource needs poll(); use ThreadSource on Windows")
+        self._poller = select.poll()
+        self._poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+
+    def read(self, max_bytes: int, timeout: float) -> bytes | None:
+        # (No platform check here: this is the hot path, and __init__ refused Windows.)
+        if not self._poller.poll(timeout * 1000):
+            return None
+        try:
+            return os.read(self._fd, max_bytes)
+        except InterruptedError:
+            return None
+
+    def close(self) -> None:
+        try:
+            os.close(self._fd)
+        except OSError:
+            pass
+
+
+class ThreadSource:
+    """A pipe read with blocking reads by a helper thread, for pipes that cannot be polled
+    (Windows). The queue is bounded, so a reader that falls behind blocks the helper and,
+    through the full pipe, the engine, as with PollSource; memory stays bounded.
+
+    The helper owns the descriptor until end of file: after close() (the engine is gone but
+    an escaped process holds the pipe) it closes it once its read returns.
+    """
+
+    def __init__(self, fd: int, *, chunk: int = 65536, depth: int = 16) -> None:
+        self._fd = fd
+        self._chunk = chunk
+        self._queue: queue.Queue[bytes] = queue.Queue(depth)
+        self._pending = b""
+        self._eof = False
+        self._closed = threading.Event()
+        threading.Thread(target=self._fill, name=f"tradeday-pipe-{fd}", daemon=True).start()
+
+    def _fill(self) -> None:
+        try:
+            while not self._closed.is_set():
+                try:
+                    data = os.read(self._fd, self._chunk)
+                except InterruptedError:
+                    continue
+                except OSError:
+                    data = b""
+                while not self._closed.is_set():
+                    try:
+                        self._queue.put(data, timeout=_POLL_SECONDS)
+                        break
+                    except queue.Full:
+                        continue
+                if not data:
+                    return
+        finally:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+
+    def read(self, max_bytes: int, timeout: float) -> bytes | None:
+        if not self._pending:
+            if self._eof:
+                return b""
+            try:
+                self._pending = self._queue.get(timeout=timeout) if timeout > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                return None
+            if not self._pending:
+                self._eof = True
+                return b""
+        if len(self._pending) <= max_bytes:
+            data, self._pending = self._pending, b""
+        else:
+            data, self._pending = self._pending[:max_bytes], self._pending[max_bytes:]
+        return data
+
+    def close(self) -> None:
+        self._closed.set()
+
+
+def pipe_source(fd: int) -> ByteSource:
+    """The platform's source for a pipe descriptor: PollSource, or ThreadSource on Windows."""
+    if sys.platform == "win32":
+        return ThreadSource(fd)
+    return PollSource(fd)
+
+
 class PipeReader(threading.Thread):
     """Reads one of an engine's pipes until EOF, or until told the engine's processes are gone.
 
-    ``on_line(engine, line)`` sees each line (without its newline) that starts with
-    ``on_line_prefix`` (every line if the prefix is None); returning True consumes it: it
-    is neither logged nor shown. Chunks that hold no such line skip the per-line loop.
+    ``source`` is the pipe's descriptor (read with PollSource) or any ByteSource; the reader
+    owns it and closes it at the end. ``on_line(engine, line)`` sees each line (without its
+    newline) that starts with ``on_line_prefix`` (every line if the prefix is None);
+    returning True consumes it: it is neither logged nor shown. Chunks that hold no such
+    line skip the per-line loop. ``console_mode`` (True, False or "errors", see ErrorLines)
+    says which lines reach the console; it may be changed while the reader runs.
     """
 
     def __init__(
         self,
-        fd: int,
+        source: int | ByteSource,
         *,
         engine: str,
         log: EngineLog,
@@ -205,18 +428,24 @@ class PipeReader(threading.Thread):
         on_line: LineCallback | None = None,
         on_line_prefix: bytes | None = None,
         max_line: int = MAX_LINE_BYTES,
+        console_mode: ConsoleMode = True,
     ) -> None:
-        super().__init__(name=f"tradeday-read-{engine}-{fd}", daemon=True)
-        self._fd = fd
+        self._source: ByteSource = pipe_source(source) if isinstance(source, int) else source
+        super().__init__(name=f"tradeday-read-{engine}-{source if isinstance(source, int) else id(source)}",
+                         daemon=True)
         self._engine = engine
         self._log = log
         self._console = console
         self._counters = counters
         self._on_line = on_line
         self._prefix = on_line_prefix
-        self._newline_prefix = b"\n" + on_line_prefix if on_line_prefix else None
+        self._prefix_first = on_line_prefix[:1] if on_line_prefix else b""
+        self._newline_prefix = b"\n" + on_line_prefix if on_line_prefix else b""
         self._tag = f"[{engine}] ".encode("utf-8", errors="replace")
+        self._newline_tag = b"\n" + self._tag
         self._max_line = max_line
+        self._errors = ErrorLines()
+        self.console_mode: ConsoleMode = console_mode
         self.stop_reading = threading.Event()
         self.bytes_read = 0
 
@@ -230,26 +459,18 @@ class PipeReader(threading.Thread):
             # draining it, as a broken console or a full disk must not stop trading.
             self._discard()
         finally:
-            try:
-                os.close(self._fd)
-            except OSError:
-                pass
+            self._source.close()
 
     def _discard(self) -> None:
         """Read the pipe to EOF (or until told to stop) and drop what comes; never raises."""
         drained_after_stop = 0
         try:
-            poller = select.poll()
-            poller.register(self._fd, select.POLLIN | select.POLLHUP | select.POLLERR)
             while drained_after_stop <= _DRAIN_LIMIT_BYTES:
                 stopping = self.stop_reading.is_set()
-                if not poller.poll(0 if stopping else _POLL_SECONDS * 1000):
+                data = self._source.read(65536, 0 if stopping else _POLL_SECONDS)
+                if data is None:
                     if stopping:
                         return
-                    continue
-                try:
-                    data = os.read(self._fd, 65536)
-                except InterruptedError:
                     continue
                 if not data:
                     return
@@ -261,72 +482,108 @@ class PipeReader(threading.Thread):
             _log.exception("draining output of engine %s failed", self._engine)
 
     def _pump(self) -> None:
-        fd = self._fd
-        # poll, not select: select cannot watch descriptors numbered 1024 and above.
-        poller = select.poll()
-        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+        source = self._source
+        max_line = self._max_line
+        stop_reading = self.stop_reading
         partial = b""
         drained_after_stop = 0
         while True:
-            if self.stop_reading.is_set():
-                if not poller.poll(0) or drained_after_stop > _DRAIN_LIMIT_BYTES:
+            stopping = stop_reading.is_set()
+            if stopping and drained_after_stop > _DRAIN_LIMIT_BYTES:
+                break
+            data = source.read(max_line + 1 - len(partial), 0 if stopping else _POLL_SECONDS)
+            if data is None:
+                if stopping:
                     break
-            elif not poller.poll(_POLL_SECONDS * 1000):
-                continue
-            try:
-                data = os.read(fd, self._max_line + 1 - len(partial))
-            except InterruptedError:
                 continue
             if not data:
                 break
             self.bytes_read += len(data)
-            if self.stop_reading.is_set():
+            if stopping:
                 drained_after_stop += len(data)
+            newline = data.rfind(b"\n")
+            if newline >= 0:
+                # The pending partial line and the read are handled as they are, not joined
+                # first: a copy of every byte saved (the common case of a flood).
+                self._emit(partial, data, newline + 1)
+                partial = data[newline + 1 :]
+                continue
             if partial:
                 data = partial + data
-            newline = data.rfind(b"\n")
-            if newline < 0:
-                if len(data) > self._max_line:
-                    # A line longer than the limit: emit a piece, keep the rest pending.
-                    self._emit(data[: self._max_line] + b"\n")
-                    partial = data[self._max_line :]
-                else:
-                    partial = data
-                continue
-            partial = data[newline + 1 :]
-            self._emit(data[: newline + 1])
+            if len(data) > max_line:
+                # A line longer than the limit: emit a piece, keep the rest pending.
+                self._emit(b"", data[:max_line] + b"\n", max_line + 1)
+                partial = data[max_line:]
+            else:
+                partial = data
         if partial:
-            self._emit(partial + b"\n")
+            self._emit(b"", partial + b"\n", len(partial) + 1)
 
-    def _emit(self, complete: bytes) -> None:
-        """Handle one or more complete lines (each ending with a newline)."""
+    def _emit(self, head: bytes, data: bytes, end: int) -> None:
+        """Handle complete lines: ``head + data[:end]`` ends with a newline; ``head`` (the start
+        of the first line, from earlier reads) and ``data[end:]`` hold none."""
         now_wall = time.time()
-        lines = complete.count(b"\n")
-        if self._on_line is not None and self._wants_per_line(complete):
-            kept: list[bytes] = []
-            for line in complete[:-1].split(b"\n"):
-                if not self._consumed(line):
-                    kept.append(line)
-            complete = b"\n".join(kept) + b"\n" if kept else b""
-        self._counters.add(lines, time.monotonic())
-        if not complete:
+        if self._on_line is not None and self._wants_per_line(head, data):
+            complete = head + data[:end]
+            lines = complete.count(b"\n")
+            complete = self._without_consumed(complete)
+            if complete:
+                self._log.write_lines(complete, now_wall)
+            self._counters.add(lines, time.monotonic(), last_line(b"", complete, len(complete)) if complete else None)
+            if complete:
+                self._show(b"", complete, len(complete))
             return
-        self._log.write_lines(complete, now_wall)
+        lines = self._log.write_chunk(head, data, end, now_wall)
+        self._counters.add(lines, time.monotonic(), last_line(head, data, end))
+        self._show(head, data, end)
+
+    def _show(self, head: bytes, data: bytes, end: int) -> None:
         console = self._console
-        if console is not None and console.enabled:
-            tag = self._tag
-            console.write(tag + console_safe(complete[:-1]).replace(b"\n", b"\n" + tag) + b"\n")
+        if console is None or not console.enabled:
+            return
+        mode = self.console_mode
+        if mode is not True:
+            if mode != "errors":
+                return
+            data = self._errors.select(head + data[:end])
+            if not data:
+                return
+            head, end = b"", len(data)
+        elif not (data.isascii() and head.isascii()):
+            data, head = console_safe(head + data[:end]), b""  # rare: made valid UTF-8 line by line
+            end = len(data)
+        tag = self._tag
+        # As in EngineLog.write_chunk: one replace puts the tag after every newline; the tag
+        # after the last one and the partial line after it are left out.
+        body = data.replace(b"\n", self._newline_tag)
+        console.write(b"".join((tag, head, memoryview(body)[: len(body) - (len(data) - end) - len(tag)])))
 
-    def _wants_per_line(self, complete: bytes) -> bool:
-        if self._prefix is None:
+    def _wants_per_line(self, head: bytes, data: bytes) -> bool:
+        prefix = self._prefix
+        if prefix is None:
             return True
-        return complete.startswith(self._prefix) or self._newline_prefix in complete  # type: ignore[operator]
+        if head:
+            if (head + data[: len(prefix)]).startswith(prefix):
+                return True
+        elif data.startswith(prefix):
+            return True
+        # One memchr for the prefix's first byte: most chunks stop here.
+        return self._prefix_first in data and self._newline_prefix in data
 
-    def _consumed(self, line: bytes) -> bool:
-        if self._prefix is not None and not line.startswith(self._prefix):
-            return False
-        try:
-            return bool(self._on_line(self._engine, line))  # type: ignore[misc]
-        except Exception:
-            _log.exception("on_line callback failed for engine %s; line kept", self._engine)
-            return False
+    def _without_consumed(self, complete: bytes) -> bytes:
+        """``complete`` without the lines on_line consumed (one call per candidate line)."""
+        on_line, engine, prefix = self._on_line, self._engine, self._prefix
+        assert on_line is not None
+        kept: list[bytes] = []
+        for line in complete[:-1].split(b"\n"):
+            if prefix is not None and not line.startswith(prefix):
+                kept.append(line)
+                continue
+            try:
+                consumed = on_line(engine, line)
+            except Exception:
+                _log.exception("on_line callback failed for engine %s; line kept", engine)
+                consumed = False
+            if not consumed:
+                kept.append(line)
+        return b"\n".join(kept) + b"\n" if kept else b""

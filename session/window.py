@@ -62,6 +62,7 @@ def late_start_text(day: SessionDay, now: datetime, start_before_open: float,
     """(title, message, fields) when engines starting at ``now`` start late for ``day``: more than
     LATE_START_GRACE_S after ``open - start_before_open``; None when on time (or no session)."""
     from core.durations import format_duration
+    from core.logsetup import clock
 
     if not day.is_trading_day or day.open is None:
         return None
@@ -76,8 +77,8 @@ def late_start_text(day: SessionDay, now: datetime, start_before_open: float,
     else:
         matters = (f"the engines get {format_duration(round((day.open - now).total_seconds()))} before "
                    f"the open instead of {format_duration(start_before_open)}")
-    text = (f"late start: the engines start {span} late, at {now.astimezone(tz):%H:%M:%S %Z} instead of "
-            f"{planned.astimezone(tz):%H:%M %Z} (the open {day.open.astimezone(tz):%H:%M} minus "
+    text = (f"late start: the engines start {span} late, at {clock(now, tz)} instead of "
+            f"{clock(planned, tz)} (the open {clock(day.open, tz)} minus "
             f"session.start_before_open); {matters}. If cron or a timer started tradeday, check its "
             "timezone: Debian's cron ignores CRON_TZ and fires in the server's own timezone "
             "(`tradeday schedule cron` prints the right line)")

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from core.errors import ConfigError
+from core.errors import ConfigError, ConfigNotFoundError, ConfigValidationError
 
 # A config holds settings, not data: the largest seed config is a few KiB. Reading stops
 # one byte past the limit, so a huge file (or /dev/zero) costs at most this much.
@@ -36,19 +36,23 @@ def read_config_text(path: Path) -> str:
             if len(data) > MAX_CONFIG_BYTES:
                 size = os.fstat(fh.fileno()).st_size
                 how_big = f"{size} bytes" if size > MAX_CONFIG_BYTES else f"more than {MAX_CONFIG_BYTES} bytes"
-                raise ConfigError(
+                raise ConfigValidationError(
                     f"{path}: the config file is larger than the {MAX_CONFIG_BYTES // 1024**2} MiB limit ({how_big})",
                     hint="a config holds settings; keep large data in a file of its own that the engine reads",
                 )
         return data.decode("utf-8")
     except FileNotFoundError:
-        raise ConfigError(
+        # Also a FileNotFoundError: code written for copilot_quant's ConfigManager catches that.
+        raise ConfigNotFoundError(
             f"{path}: config file not found",
             hint="pass --config PATH or set TRADEDAY_CONFIG",
+            filename=str(path),
         ) from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a folder, not a config file", hint="pass --config PATH to a YAML file") from None
     except (UnicodeDecodeError, OSError) as exc:
+        if isinstance(exc, UnicodeDecodeError):
+            raise ConfigValidationError(f"{path}: cannot read config file: {exc.__class__.__name__}") from None
         raise ConfigError(f"{path}: cannot read config file: {exc.__class__.__name__}") from None
 
 
@@ -142,7 +146,7 @@ class YamlSource:
         except yaml.MarkedYAMLError as exc:
             raise _syntax_error(path, exc) from None
         except yaml.YAMLError as exc:  # pragma: no cover - non-marked scanner errors are rare
-            raise ConfigError(f"{path}: YAML syntax: {exc}") from None
+            raise ConfigValidationError(f"{path}: YAML syntax: {exc}") from None
         self.data: Any = {} if self.root_node is None else _construct(path, self.root_node)
 
     @classmethod
@@ -159,7 +163,7 @@ class YamlSource:
         except yaml.MarkedYAMLError as exc:
             raise _syntax_error(where, exc) from None
         except yaml.YAMLError as exc:  # pragma: no cover - non-marked scanner errors are rare
-            raise ConfigError(f"{label}: YAML syntax: {exc}") from None
+            raise ConfigValidationError(f"{label}: YAML syntax: {exc}") from None
         return [_construct(where, node) for node in nodes]
 
     def line_of(self, loc: Sequence[str | int]) -> int | None:
@@ -179,6 +183,16 @@ class YamlSource:
             key_node, node = child
             line = (key_node or node).start_mark.line + 1
         return line
+
+    def node_at(self, loc: Sequence[str | int]) -> yaml.Node | None:
+        """The value node at exactly ``loc``, or None when the document has no such key."""
+        node = self.root_node
+        for part in loc:
+            child = _child(node, part) if node is not None else None
+            if child is None:
+                return None
+            node = child[1]
+        return node
 
     def locate(self, loc: Sequence[str | int], text: str) -> str:
         return _located(self.path, self.line_of(loc), text)
@@ -203,9 +217,9 @@ class YamlSource:
 def _syntax_error(path: Path, exc: yaml.MarkedYAMLError) -> ConfigError:
     line = exc.problem_mark.line + 1 if exc.problem_mark else None
     if isinstance(exc, AliasLimitError):
-        return ConfigError(_located(path, line, f"YAML: {exc.problem}"),
+        return ConfigValidationError(_located(path, line, f"YAML: {exc.problem}"),
                            hint="write the repeated part out, or use fewer levels of anchors")
-    return ConfigError(
+    return ConfigValidationError(
         _located(path, line, f"YAML syntax: {exc.problem or 'YAML syntax error'}"),
         hint="fix the YAML on that line (indentation, a missing colon or an unclosed quote or bracket)",
     )
@@ -218,7 +232,7 @@ def _construct(path: Path, node: yaml.Node) -> Any:
         return loader.construct_document(node)
     except yaml.constructor.ConstructorError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ConfigError(_located(path, line, f"YAML: {exc.problem}")) from None
+        raise ConfigValidationError(_located(path, line, f"YAML: {exc.problem}")) from None
     finally:
         loader.dispose()
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +29,26 @@ TESTS = REPO / "tests"
 ENGINES = TESTS / "engines"  # fixture engines that spew, hang, crash and refuse to die
 FIXTURES = TESTS / "fixtures"
 TRADEDAY = str(Path(sys.executable).parent / "tradeday")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One calendar session cache for the whole run (session/calendar/cache.py), away from the
+    user's ~/.cache: set by the controller before xdist starts its workers, which inherit it, so
+    each calendar year is computed with pandas once per run rather than in every subprocess."""
+    if hasattr(config, "workerinput") or "TRADEDAY_TEST_CACHE" in os.environ:
+        return
+    cache = tempfile.mkdtemp(prefix="tradeday-test-cache-")
+    os.environ["TRADEDAY_TEST_CACHE"] = os.environ["XDG_CACHE_HOME"] = cache
+    # Hundreds of `tradeday` processes start in a run: with PYTHONDONTWRITEBYTECODE set (some
+    # shells and CI images do) each would compile every module from source (~130 ms of CPU).
+    # Keep bytecode, in the run's own folder rather than in the checkout.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = os.path.join(cache, "pycache")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput") and "TRADEDAY_TEST_CACHE" in os.environ:
+        shutil.rmtree(os.environ.pop("TRADEDAY_TEST_CACHE"), ignore_errors=True)
 
 
 def run_tradeday(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,

@@ -21,29 +21,59 @@ Modules: :mod:`.model` (the format's columns, Fill, FillTable, LoadedJournal),
 """
 from __future__ import annotations
 
-from reports.journal.model import (
-    JOURNAL_COLUMNS,
-    REQUIRED_COLUMNS,
-    SIDES,
-    Fill,
-    FillTable,
-    JournalError,
-    LoadedJournal,
-    text_of,
-)
-from reports.journal.read import read_journal
-from reports.journal.scaled import (
-    EXACT,
-    MAX_DECIMALS,
-    MAX_INTEGER_DIGITS,
-    decimal_to_scaled,
-    format_scaled,
-    number_problem,
-    scaled_to_decimal,
-)
-from reports.journal.times import format_time, time_from_ns
-from reports.journal.validate import fills_from_text_columns
-from reports.journal.write import write_journal
+from typing import TYPE_CHECKING
+
+from core.lazy import lazy_exports
+
+# Loaded on first use (core/lazy.py): the live reader needs .scaled and .times, not the numpy readers.
+_EXPORTS = {
+    "JOURNAL_COLUMNS": "reports.journal.model",
+    "REQUIRED_COLUMNS": "reports.journal.model",
+    "SIDES": "reports.journal.model",
+    "Fill": "reports.journal.model",
+    "FillTable": "reports.journal.model",
+    "JournalError": "reports.journal.model",
+    "LoadedJournal": "reports.journal.model",
+    "text_of": "reports.journal.model",
+    "read_journal": "reports.journal.read",
+    "EXACT": "reports.journal.scaled",
+    "MAX_DECIMALS": "reports.journal.scaled",
+    "MAX_INTEGER_DIGITS": "reports.journal.scaled",
+    "decimal_to_scaled": "reports.journal.scaled",
+    "format_scaled": "reports.journal.scaled",
+    "number_problem": "reports.journal.scaled",
+    "scaled_to_decimal": "reports.journal.scaled",
+    "format_time": "reports.journal.times",
+    "time_from_ns": "reports.journal.times",
+    "fills_from_text_columns": "reports.journal.validate",
+    "write_journal": "reports.journal.write",
+}
+lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:
+    from reports.journal.model import (
+        JOURNAL_COLUMNS,
+        REQUIRED_COLUMNS,
+        SIDES,
+        Fill,
+        FillTable,
+        JournalError,
+        LoadedJournal,
+        text_of,
+    )
+    from reports.journal.read import read_journal
+    from reports.journal.scaled import (
+        EXACT,
+        MAX_DECIMALS,
+        MAX_INTEGER_DIGITS,
+        decimal_to_scaled,
+        format_scaled,
+        number_problem,
+        scaled_to_decimal,
+    )
+    from reports.journal.times import format_time, time_from_ns
+    from reports.journal.validate import fills_from_text_columns
+    from reports.journal.write import write_journal
 
 __all__ = [
     "EXACT",

@@ -17,7 +17,8 @@ the cumulative cost curve of opening units, found with ``searchsorted``. A milli
 take well under a second; numpy is imported lazily.
 
 Modules: :mod:`.currency` (market -> currency, minor units), :mod:`.carry` (open
-positions and their lots, read back from the previous report), :mod:`.results` (what
+positions and their lots, read back from the previous report), :mod:`.lots` (the same
+lots column by column: the carry state one day hands the next), :mod:`.results` (what
 compute_day returns), :mod:`.day` (compute_day and its phases: :mod:`.inputs`,
 :mod:`.fifo`, :mod:`.trips`, :mod:`.positions`, :mod:`.figures`, :mod:`.curve`,
 :mod:`.flags`, :mod:`.isotimes`), :mod:`.kernels` and :mod:`.money` (exact integer array pieces),
@@ -25,17 +26,42 @@ compute_day returns), :mod:`.day` (compute_day and its phases: :mod:`.inputs`,
 """
 from __future__ import annotations
 
-from reports.pnl.carry import CarriedLot, OpenPosition, opening_positions_from_report
-from reports.pnl.currency import MARKET_CURRENCY, currency_for_market, minor_unit
-from reports.pnl.day import compute_day
-from reports.pnl.reconcile import Mismatch, Reconciliation, reconcile
-from reports.pnl.results import DayResult, ExactTotals
+from typing import TYPE_CHECKING
+
+from core.lazy import lazy_exports
+
+# Loaded on first use (core/lazy.py): `tradeday status` needs only .currency, not the FIFO.
+_EXPORTS = {
+    "CarriedLot": "reports.pnl.carry",
+    "OpenPosition": "reports.pnl.carry",
+    "opening_positions_from_report": "reports.pnl.carry",
+    "MARKET_CURRENCY": "reports.pnl.currency",
+    "currency_for_market": "reports.pnl.currency",
+    "minor_unit": "reports.pnl.currency",
+    "compute_day": "reports.pnl.day",
+    "LotBook": "reports.pnl.lots",
+    "Mismatch": "reports.pnl.reconcile",
+    "Reconciliation": "reports.pnl.reconcile",
+    "reconcile": "reports.pnl.reconcile",
+    "DayResult": "reports.pnl.results",
+    "ExactTotals": "reports.pnl.results",
+}
+lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:
+    from reports.pnl.carry import CarriedLot, OpenPosition, opening_positions_from_report
+    from reports.pnl.currency import MARKET_CURRENCY, currency_for_market, minor_unit
+    from reports.pnl.day import compute_day
+    from reports.pnl.lots import LotBook
+    from reports.pnl.reconcile import Mismatch, Reconciliation, reconcile
+    from reports.pnl.results import DayResult, ExactTotals
 
 __all__ = [
     "MARKET_CURRENCY",
     "CarriedLot",
     "DayResult",
     "ExactTotals",
+    "LotBook",
     "Mismatch",
     "OpenPosition",
     "Reconciliation",

@@ -1,16 +1,15 @@
 """Carry-over: positions still open at the end of a day, and opening the next day with them."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
 from core.errors import EodError
-from reports.journal import EXACT, MAX_DECIMALS, decimal_to_scaled, number_problem
-from reports.journal.times import epoch_ns
+from reports.journal import EXACT, MAX_DECIMALS, number_problem
 from reports.pnl.decimal_text import number, parse_decimal, plain
 
 _DAMAGED = "the previous report is damaged; rerun it or pass --no-carry"
@@ -120,36 +119,3 @@ def opening_positions_from_report(
         return []
     items = previous_report.get("open_positions") or []
     return [OpenPosition.from_dict(item, where=f"{source} open_positions[{i}]") for i, item in enumerate(items)]
-
-
-@dataclass
-class CarryRows:
-    """Carried lots as rows in front of the day's fills: scaled (mantissa, decimals) values."""
-
-    strategy: list[str] = field(default_factory=list)
-    symbol: list[str] = field(default_factory=list)
-    is_long: list[bool] = field(default_factory=list)
-    time_ns: list[int] = field(default_factory=list)
-    quantity: list[tuple[int, int]] = field(default_factory=list)
-    price: list[tuple[int, int]] = field(default_factory=list)
-    fees: list[tuple[int, int]] = field(default_factory=list)
-    qd: int = 0
-    pd: int = 0
-    fd: int = 0
-
-
-def carried_rows(positions: Iterable[OpenPosition]) -> CarryRows:
-    rows = CarryRows()
-    for pos in positions:
-        for lot in pos.lots:
-            rows.strategy.append(pos.strategy)
-            rows.symbol.append(pos.symbol)
-            rows.is_long.append(pos.side == "LONG")
-            rows.time_ns.append(epoch_ns(lot.entry_time))
-            rows.quantity.append(decimal_to_scaled(lot.quantity))
-            rows.price.append(decimal_to_scaled(lot.price))
-            rows.fees.append(decimal_to_scaled(lot.fees))
-    rows.qd = max((d for _, d in rows.quantity), default=0)
-    rows.pd = max((d for _, d in rows.price), default=0)
-    rows.fd = max((d for _, d in rows.fees), default=0)
-    return rows

@@ -1,6 +1,7 @@
 """The document's figures: per strategy, per symbol and for the day, and one row per trade."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +19,8 @@ class TradeInfo:
     pnl: np.ndarray
     strategy: np.ndarray
     symbol: np.ndarray
-    entry_iso: list[str]
-    exit_iso: list[str]
+    entry_iso: Sequence[str]  # a list, or an IsoColumn (made a slice at a time) for a huge day
+    exit_iso: Sequence[str]
     strat_names: list[str]
     sym_names: list[str]
 

@@ -31,7 +31,7 @@ def session_flags(table: FillTable, session_open: datetime | None, session_close
         flags.append({
             "kind": "outside_session",
             "message": f"{where}: {table.strategy[i]} {'BUY' if table.is_buy[i] else 'SELL'} "
-                       f"{table.symbol[i]} at {t} is outside the session {window}",
+                       f"{table.symbol[i]} at {_to_the_second(t)} is outside the session {window}",
             "time": t, "strategy": str(table.strategy[i]), "symbol": str(table.symbol[i]),
             "line": int(table.line[i]),
         })
@@ -39,3 +39,13 @@ def session_flags(table: FillTable, session_open: datetime | None, session_close
         flags.append({"kind": "outside_session", "count": int(idx.size - _MAX_FLAGS),
                       "message": f"{idx.size - _MAX_FLAGS} more fills outside the session {window}"})
     return flags
+
+
+def _to_the_second(moment: str) -> str:
+    """A message shows a fill's time to the second, with its offset (the ``time`` field keeps it all)."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(moment).replace(microsecond=0).isoformat()
+    except ValueError:
+        return moment

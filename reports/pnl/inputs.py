@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reports.journal import FillTable
-from reports.pnl.carry import CarryRows
-from reports.pnl.kernels import factorize, factorize_ints, fits_int64, join, objects, rescale
+from reports.pnl.kernels import factorize, factorize_ints, fits_int64, rescale
+from reports.pnl.lots import LotBook
 
 if TYPE_CHECKING:
     import numpy as np
@@ -58,7 +58,7 @@ class Groups:
     group_symbol: np.ndarray
 
 
-def scales_for(table: FillTable, carry: CarryRows, money_places: int) -> Scales:
+def scales_for(table: FillTable, carry: LotBook, money_places: int) -> Scales:
     qd = max(table.quantity_decimals, carry.qd)
     pd_ = max(table.price_decimals, carry.pd)
     fd = max(table.fee_decimals, carry.fd)
@@ -69,22 +69,25 @@ def scales_for(table: FillTable, carry: CarryRows, money_places: int) -> Scales:
     )
 
 
-def normalise(table: FillTable, carry: CarryRows, money_places: int) -> Rows:
+def normalise(table: FillTable, carry: LotBook, money_places: int) -> Rows:
     """Carried lots in front of the day's fills, every number at the common scale."""
     import numpy as np
 
     scales = scales_for(table, carry, money_places)
     qd, pd_, scale = scales.qd, scales.pd, scales.scale
-    n_carry = len(carry.strategy)
+    n_carry = carry.n_lots
     n = len(table)
-    qty = join(carry.quantity, qd, rescale(table.quantity, qd - table.quantity_decimals))
-    price = join(carry.price, pd_, rescale(table.price, pd_ - table.price_decimals))
-    fee = join(carry.fees, scale, rescale(table.fees, scale - table.fee_decimals))
+    qty = rescale(table.quantity, qd - table.quantity_decimals)
+    price = rescale(table.price, pd_ - table.price_decimals)
+    fee = rescale(table.fees, scale - table.fee_decimals)
     if n_carry:
-        is_buy = np.concatenate([np.array(carry.is_long, dtype=bool), table.is_buy])
-        time_ns = np.concatenate([np.array(carry.time_ns, dtype=np.int64), table.time_ns])
-        strategy = np.concatenate([objects(carry.strategy), table.strategy.astype(object)])
-        symbol = np.concatenate([objects(carry.symbol), table.symbol.astype(object)])
+        qty = _join(rescale(carry.qty, qd - carry.qd), qty)
+        price = _join(rescale(carry.price, pd_ - carry.pd), price)
+        fee = _join(rescale(carry.fee, scale - carry.fd), fee)
+        is_buy = np.concatenate([carry.lot_is_long(), table.is_buy])
+        time_ns = np.concatenate([carry.time_ns.astype(np.int64), table.time_ns])
+        strategy = np.concatenate([carry.lot_strategy(), table.strategy.astype(object)])
+        symbol = np.concatenate([carry.lot_symbol(), table.symbol.astype(object)])
     else:
         is_buy, time_ns, strategy, symbol = table.is_buy, table.time_ns, table.strategy, table.symbol
     is_carry = np.zeros(n_carry + n, dtype=bool)
@@ -94,6 +97,18 @@ def normalise(table: FillTable, carry: CarryRows, money_places: int) -> Rows:
         qty, price, fee = (a.astype(object) for a in (qty, price, fee))
     return Rows(scales=scales, n_carry=n_carry, n=n, qty=qty, price=price, fee=fee, is_buy=is_buy,
                 time_ns=time_ns, strategy=strategy, symbol=symbol, is_carry=is_carry)
+
+
+def _join(carried: np.ndarray, today: np.ndarray) -> np.ndarray:
+    """Carried values in front of today's, exactly (Python ints when either side needs them)."""
+    import numpy as np
+
+    if carried.dtype == object or today.dtype == object:
+        out = np.empty(len(carried) + len(today), dtype=object)
+        out[: len(carried)] = carried.tolist()
+        out[len(carried):] = today.tolist()
+        return out
+    return np.concatenate([carried, today])
 
 
 def group_codes(table: FillTable, rows: Rows) -> Groups:

@@ -5,19 +5,26 @@ numpy object arrays of Python ints otherwise.
 """
 from __future__ import annotations
 
+import functools
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
     import numpy as np
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 INT64_SAFE = 2 ** 61  # headroom: sums of a few such values still fit in int64
 
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for a while: a day's computation makes 10**4-10**6
+    small lists and dicts and no reference cycles, and every few hundred allocations the
+    collector would walk them (and every long-lived object of the process) again."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -27,19 +34,13 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def join(carried: list[tuple[int, int]], decimals: int, today: np.ndarray) -> np.ndarray:
-    """Carried values (mantissa, decimals) scaled to ``decimals``, in front of ``today``."""
-    import numpy as np
-
-    if not carried:
-        return today
-    values = [m * 10 ** (decimals - d) for m, d in carried]
-    if today.dtype == object or any(abs(v) >= INT64_SAFE for v in values):
-        out = np.empty(len(values) + len(today), dtype=object)
-        out[: len(values)] = values
-        out[len(values):] = today.astype(object)
-        return out
-    return np.concatenate([np.array(values, dtype=np.int64), today])
+def without_gc(func: Callable[P, R]) -> Callable[P, R]:
+    """Decorator: run ``func`` inside :func:`gc_paused`."""
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with gc_paused():
+            return func(*args, **kwargs)
+    return wrapper
 
 
 def rescale(values: np.ndarray, extra_places: int) -> np.ndarray:
@@ -66,7 +67,7 @@ def fits_int64(qty: np.ndarray, price: np.ndarray, fee: np.ndarray, notional_to_
     return bound * 4 < INT64_SAFE and float(np.abs(fee).max()) * float(np.abs(qty).max()) < INT64_SAFE
 
 
-def objects(values: list[str]) -> np.ndarray:
+def objects(values: list[Any]) -> np.ndarray:
     import numpy as np
 
     arr = np.empty(len(values), dtype=object)
@@ -127,6 +128,13 @@ def segmented_running_max(values: np.ndarray, start_mask: np.ndarray) -> np.ndar
     if values.dtype != object:
         if bool(start_mask[1:].any()) is False:
             return np.maximum.accumulate(values)  # one segment
+        # Lift each segment above all earlier ones, so one running max never crosses a start.
+        segment = np.cumsum(start_mask) - 1
+        low = int(values.min())
+        span = int(values.max()) - low + 1
+        if span * (int(segment[-1]) + 1) < 2 ** 62:
+            lift = segment * span
+            return np.maximum.accumulate((values - low) + lift) - lift + low
         import pandas as pd
 
         segment = np.cumsum(start_mask)

@@ -1,61 +1,77 @@
-"""Open positions at the end of the day: opening units left after the last closing unit."""
+"""Open positions at the end of the day: opening units left after the last closing unit.
+
+Vectorised over every group at once: a lot is an opening leg whose units rank after the
+group's closed units, so what is left of it is a difference of ranks; no loop per position.
+"""
 from __future__ import annotations
 
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
-from reports.journal import scaled_to_decimal, time_from_ns
-from reports.pnl.carry import CarriedLot, OpenPosition
 from reports.pnl.fifo import Fifo, Legs
 from reports.pnl.inputs import Groups, Scales
 from reports.pnl.kernels import div_half_even
+from reports.pnl.lots import LotBook, trimmed
 
 if TYPE_CHECKING:
-    import numpy as np
+    pass
 
 
-def open_positions(legs: Legs, fifo: Fifo, cycle_start: np.ndarray, groups: Groups, scales: Scales,
-                   tz: tzinfo) -> list[OpenPosition]:
-    """Opening legs with units left after the group's last closing unit, as FIFO lots."""
+def open_positions(legs: Legs, fifo: Fifo, groups: Groups, scales: Scales, tz: tzinfo) -> LotBook:
+    """Opening legs with units left after their group's last closing unit, as a book of FIFO lots."""
     import numpy as np
 
     e_abs, opening, e_fee = legs.e_abs, legs.opening, legs.e_fee
-    cum_open_all, open_before_group = fifo.cum_open_all, fifo.open_before_group
     if len(e_abs) == 0:
-        return []
-    # Per group: units opened and closed in total; what is left is the open position.
+        return LotBook.empty().with_display(tz=tz, price_places=scales.price_places)
+    # Per group: units closed in total. Opening units rank in FIFO order within the group, so
+    # the first `closed` of them are gone and each opening leg keeps what ranks after them.
     group_ids = np.flatnonzero(fifo.e_start)
     group_end = np.r_[group_ids[1:] - 1, len(e_abs) - 1]
-    opened = cum_open_all[group_end] - open_before_group[group_ids]
     closed = fifo.cum_close_all[group_end] - fifo.close_before_group[group_ids]
-    still_open = np.flatnonzero(opened != closed)
-    positions = []
-    for gi in still_open.tolist():
-        lo, hi = int(group_ids[gi]), int(group_end[gi]) + 1
-        # Only the last cycle (from the last flat point) can hold open lots.
-        flat_points = np.flatnonzero(cycle_start[lo:hi])
-        lo += int(flat_points[-1]) if len(flat_points) else 0
-        rows = np.flatnonzero(opening[lo:hi]) + lo
-        # Opening units in rank order; the group's first `closed` units are gone.
-        end_rank = cum_open_all[rows] - open_before_group[int(group_ids[gi])]
-        start_rank = end_rank - e_abs[rows]
-        left = end_rank - np.maximum(start_rank, closed[gi])
-        live = left > 0
-        rows, left = rows[live], left[live]
-        whole = e_abs[rows]
-        fee_left = np.where(left == whole, e_fee[rows], div_half_even(e_fee[rows] * left, whole))
-        times = [time_from_ns(t, tz) for t in legs.e_time[rows].tolist()]
-        lots = tuple(
-            CarriedLot(quantity=scaled_to_decimal(q, scales.qd), price=scaled_to_decimal(p, scales.pd),
-                       entry_time=t, fees=scaled_to_decimal(f, scales.scale))
-            for q, p, t, f in zip(left.tolist(), legs.e_price[rows].tolist(), times, fee_left.tolist(),
-                              strict=True)
-        )
-        g = int(legs.e_group[lo])
-        positions.append(OpenPosition(
-            strategy=groups.strat_names[int(groups.group_strategy[g])],
-            symbol=groups.sym_names[int(groups.group_symbol[g])],
-            side="LONG" if legs.e_sq[rows[-1]] > 0 else "SHORT", lots=lots,
-        ))
-    positions.sort(key=lambda p: (p.strategy, p.symbol))
-    return positions
+    leg_group = np.cumsum(fifo.e_start) - 1
+    end_rank = fifo.cum_open_all - fifo.open_before_group  # opening legs: units opened up to this one
+    start_rank = end_rank - e_abs
+    closed_here = closed[leg_group]
+    left = end_rank - np.maximum(start_rank, closed_here)
+    rows = np.flatnonzero(opening & (left > 0))
+    if len(rows) == 0:
+        return LotBook.empty().with_display(tz=tz, price_places=scales.price_places)
+    left = left[rows]
+    whole = e_abs[rows]
+    fee = e_fee[rows]
+    partial = left != whole
+    fee_left = fee.copy()
+    if partial.any():
+        fee_left[partial] = div_half_even(fee[partial] * left[partial], whole[partial])
+    # Positions: runs of rows of one group (rows are in group order, FIFO within a group).
+    row_group = leg_group[rows]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = row_group[1:] != row_group[:-1]
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.r_[starts, len(rows)])
+    g = legs.e_group[rows[starts]]
+    strategy = [groups.strat_names[i] for i in groups.group_strategy[g].tolist()]
+    symbol = [groups.sym_names[i] for i in groups.group_symbol[g].tolist()]
+    last_row = rows[starts + counts - 1]
+    is_long = legs.e_sq[last_row] > 0
+    # Positions sorted by (strategy, symbol); their lots move with them.
+    order = sorted(range(len(starts)), key=lambda i: (strategy[i], symbol[i]))
+    if order != list(range(len(starts))):
+        perm = np.asarray(order, dtype=np.int64)
+        new_counts = counts[perm]
+        new_starts = np.cumsum(new_counts) - new_counts
+        lot_order = np.arange(len(rows)) + np.repeat(starts[perm] - new_starts, new_counts)
+        strategy, symbol = [strategy[i] for i in order], [symbol[i] for i in order]
+        is_long, counts = is_long[perm], counts[perm]
+        rows, left, fee_left = rows[lot_order], left[lot_order], fee_left[lot_order]
+    qty, qd = trimmed(left, scales.qd)
+    price, pd_ = trimmed(legs.e_price[rows], scales.pd)
+    fee_out, fd = trimmed(fee_left, scales.scale)
+    return LotBook(
+        strategy=tuple(strategy), symbol=tuple(symbol), is_long=np.asarray(is_long, dtype=bool),
+        counts=counts.astype(np.int64), qty=qty, price=price, fee=fee_out,
+        time_ns=legs.e_time[rows] // 1000 * 1000,  # the report keeps entry times to the microsecond
+        qd=qd, pd=pd_, fd=fd, tz=tz, price_places=scales.price_places,
+    )
+

@@ -15,14 +15,17 @@ List-based calendars (NSE's holidays are a per-year list) only know the years th
 A day outside those years is reported ``known: false`` -- never as a normal session -- because
 pmc itself silently treats every weekday of an unlisted year as a session.
 
-pandas and pandas_market_calendars are imported inside the methods that need them: importing this
-module must stay cheap so the CLI starts fast. For the same reason ``SpecialSession`` (a pydantic
-model) is loaded when it is first asked for.
+pandas and pandas_market_calendars are imported inside the methods that need them, and only when
+the session cache (``cache``: pmc's days per calendar, zone and year, in the user's cache folder)
+does not hold the year asked about: importing this module must stay cheap so the CLI starts fast.
+For the same reason ``SpecialSession`` (a pydantic model) and the importer are loaded when they
+are first asked for.
 
 Modules: ``days`` (SessionDay, MarketState), ``special`` (the one special-session model),
 ``overlay`` / ``overlay_file`` (the bundled overlay and its file model), ``local`` (the user's
 calendar files on top of it), ``published`` / ``importer`` (``tradeday calendar import``: an
-exchange's list into the user's file), ``pmc`` (the pandas_market_calendars adapter),
+exchange's list into the user's file), ``pmc`` (the pandas_market_calendars adapter), ``cache``
+(the session cache under it),
 ``market`` (MarketCalendar), ``listing`` (what ``tradeday calendar`` shows), ``explain`` (what
 to say about unknown days and the end of the data), ``values`` and ``zones`` (small helpers).
 """
@@ -46,7 +49,6 @@ from session.calendar.explain import (
     unknown_message,
     unknown_reason,
 )
-from session.calendar.importer import CalendarImport, import_calendar_file
 from session.calendar.listing import CalendarListing, list_sessions
 from session.calendar.local import calendars_dir
 from session.calendar.market import MarketCalendar
@@ -54,6 +56,7 @@ from session.calendar.overlay import DATA_DIR, CalendarOverlay, load_overlay, ov
 from session.calendar.pmc import available_calendar_names, list_horizon
 
 if TYPE_CHECKING:
+    from session.calendar.importer import CalendarImport, import_calendar_file
     from session.calendar.special import SpecialSession
 
 __all__ = [
@@ -91,4 +94,10 @@ def __getattr__(name: str) -> Any:
         from session.calendar.special import SpecialSession
 
         return SpecialSession
+    # `tradeday calendar import` alone reads published lists and writes files (csv, hashlib,
+    # core.fsutil): the commands that only ask the calendar do not load it.
+    if name in ("CalendarImport", "import_calendar_file"):
+        from session.calendar import importer
+
+        return getattr(importer, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import ConfigError, UsageError
-from session.calendar.days import DEFAULT_EXTENDED_HOURS, PMC_SPECIAL_HOURS, SEARCH_LIMIT_DAYS, MarketState, SessionDay
+from session.calendar.days import (
+    DEFAULT_EXTENDED_HOURS,
+    EXCHANGE_HOLIDAY,
+    PMC_SPECIAL_HOURS,
+    SEARCH_LIMIT_DAYS,
+    MarketState,
+    SessionDay,
+)
 from session.calendar.local import calendars_dir, combine, local_overlays
 from session.calendar.overlay import overlay_for
 from session.calendar.pmc import BaseDay, PmcDays, horizon_for, identify_calendar, pmc_calendar, pmc_days
@@ -141,7 +148,7 @@ class MarketCalendar:
     def _horizon(self) -> tuple[int | None, int | None]:
         # Computed on first use: it needs pmc (and pandas), which `today()` does not.
         if self._known is None:
-            known_from, generic_through = horizon_for(self.name, self._pmc)
+            known_from, generic_through = horizon_for(self.name)  # the session cache, else pmc
             overlay_through = self.overlay.known_through if self.overlay is not None else None
             if generic_through is not None and overlay_through is not None:
                 generic_through = max(generic_through, overlay_through)
@@ -192,8 +199,62 @@ class MarketCalendar:
         self._days.ensure_years(start.year, end.year)
         return [self.session(start + timedelta(days=i)) for i in range((end - start).days + 1)]
 
-    def is_trading_day(self, d: date) -> bool:
-        return self.session(d).is_trading_day
+    def is_trading_day(self, d: date | None = None) -> bool:
+        """Whether ``d`` (default: today at the exchange) has a session. A datetime counts as
+        its market-local date; a day without holiday data is not a trading day."""
+        return self.session(self._market_date(d)).is_trading_day
+
+    # -- copilot_quant's names (docs/PYTHON_API.md) -----------------------------------------
+
+    @property
+    def MARKET_OPEN_TIME(self) -> time:  # noqa: N802 -- copilot_quant's public name
+        """The regular open as a wall time in this calendar's zone (``market.hours`` if set)."""
+        return self._regular_hours()[0]
+
+    @property
+    def MARKET_CLOSE_TIME(self) -> time:  # noqa: N802 -- copilot_quant's public name
+        """The regular close as a wall time in this calendar's zone; early closes are per day
+        (``session(d).close``)."""
+        return self._regular_hours()[1]
+
+    def _regular_hours(self) -> tuple[time, time]:
+        if self.hours is not None:
+            return self.hours
+        # pmc's latest regular times, in the exchange's zone; moved to ours on today's date.
+        today = datetime.now(self.tz).date()
+        return tuple(  # type: ignore[return-value]
+            datetime.combine(today, t).astimezone(self.tz).time().replace(tzinfo=None)
+            for t in (self._pmc.open_time, self._pmc.close_time)
+        )
+
+    def is_weekend(self, d: date | None = None) -> bool:
+        """Saturday or Sunday at the exchange (default: today). A weekend day can still have a
+        session (NSE's Budget days, Muhurat): ask ``is_trading_day`` whether the market opens."""
+        return self._market_date(d).weekday() >= 5
+
+    def is_holiday(self, d: date | None = None) -> bool:
+        """The exchange is closed on ``d`` (default: today) for a holiday: a named closure, or
+        any closed weekday. Days without holiday data are neither holidays nor trading days."""
+        day = self.session(self._market_date(d))
+        if day.is_trading_day or not day.known:
+            return False
+        return day.holiday is not None or day.date.weekday() < 5
+
+    def holidays(self, year: int) -> dict[date, str]:
+        """The exchange's holidays of ``year`` (date -> name), weekends left out unless the
+        closure is named. UsageError for a year without holiday data (the list would be wrong)."""
+        if not self.year_known(year):
+            raise UsageError(f"{self.name} has no holiday data for {year}",
+                             hint="`tradeday calendar import` adds an exchange's published list")
+        return {day.date: day.holiday or EXCHANGE_HOLIDAY
+                for day in self.sessions(date(year, 1, 1), date(year, 12, 31)) if self.is_holiday(day.date)}
+
+    def _market_date(self, value: date | None) -> date:
+        if value is None:
+            return self.today()
+        if isinstance(value, datetime):
+            return self._local(value).date()
+        return as_day(value)
 
     def _at(self, d: date, t: time) -> datetime:
         return datetime.combine(d, t, tzinfo=self.tz)
@@ -264,8 +325,9 @@ class MarketCalendar:
         d = local.date()
         return (self.session(d + timedelta(days=k)) for k in (-1, 0, 1))
 
-    def is_market_open(self, ts: datetime) -> bool:
-        local = self._local(ts)
+    def is_market_open(self, ts: datetime | None = None) -> bool:
+        """Whether the market trades at ``ts`` (default: now)."""
+        local = self._local(ts or datetime.now(UTC))
         return any(a <= local < b for day in self._nearby(local) for a, b in day.trading_intervals())
 
     def _regular_times(self, day: SessionDay) -> tuple[datetime, datetime]:
@@ -290,10 +352,11 @@ class MarketCalendar:
         shift = day.close - self._regular_times(day)[1]
         return self._at(day.date, self.post_market[0]) + shift, self._at(day.date, self.post_market[1]) + shift
 
-    def get_market_state(self, ts: datetime) -> MarketState:
+    def get_market_state(self, ts: datetime | None = None) -> MarketState:
         """TRADING inside a session; PRE_MARKET/POST_MARKET in the windows around it (and in a
-        break between two parts of one day's session); CLOSED otherwise, including unknown days."""
-        local = self._local(ts)
+        break between two parts of one day's session); CLOSED otherwise, including unknown days.
+        ``ts`` defaults to now."""
+        local = self._local(ts or datetime.now(UTC))
         days = [day for day in self._nearby(local) if day.is_trading_day]
         if any(a <= local < b for day in days for a, b in day.trading_intervals()):
             return MarketState.TRADING
@@ -323,14 +386,15 @@ class MarketCalendar:
                     return span[edge]
         return None
 
-    def get_next_market_open(self, ts: datetime) -> datetime | None:
-        """The first open strictly after ts (tz-aware, market zone). None when an unknown day
-        (a year without holiday data, or a session with unannounced times) comes first."""
-        return self._next_edge(ts, 0)
+    def get_next_market_open(self, ts: datetime | None = None) -> datetime | None:
+        """The first open strictly after ts (default: now; tz-aware, market zone). None when an
+        unknown day (a year without holiday data, or a session with unannounced times) comes first."""
+        return self._next_edge(ts or datetime.now(UTC), 0)
 
-    def get_next_market_close(self, ts: datetime) -> datetime | None:
-        """The first close strictly after ts; a break counts as a close. None as for opens."""
-        return self._next_edge(ts, 1)
+    def get_next_market_close(self, ts: datetime | None = None) -> datetime | None:
+        """The first close strictly after ts (default: now); a break counts as a close. None as
+        for opens."""
+        return self._next_edge(ts or datetime.now(UTC), 1)
 
     def today(self, now: datetime | None = None) -> date:
         """The market-local date at ``now`` (default: the current time)."""

@@ -2,7 +2,10 @@
 every MarketCalendar instance of the process.
 
 Holiday rules come from pmc; nothing here hand-codes a holiday rule. pandas and pmc are
-imported inside the functions that need them: importing this module stays cheap.
+imported inside the functions that need them: importing this module stays cheap. A year's days
+and a calendar's horizon are read from the session cache (``session.calendar.cache``) when it
+holds them, and kept there when pmc computed them, so that pmc is imported only for years this
+machine has not asked about under this pmc version.
 """
 from __future__ import annotations
 
@@ -110,9 +113,16 @@ def list_horizon(pmc_cal: Any) -> tuple[int | None, int | None]:
 _HORIZONS: dict[str, tuple[int | None, int | None]] = {}
 
 
-def horizon_for(name: str, pmc_cal: Any) -> tuple[int | None, int | None]:
+def horizon_for(name: str, pmc_cal: Any = None) -> tuple[int | None, int | None]:
+    """``list_horizon`` of a calendar, from the session cache when it holds it (no pmc import)."""
     if name not in _HORIZONS:
-        _HORIZONS[name] = list_horizon(pmc_cal)
+        from session.calendar import cache
+
+        horizon = cache.read_horizon(name)
+        if horizon is None:
+            horizon = list_horizon(pmc_cal if pmc_cal is not None else pmc_calendar(name))
+            cache.write_horizon(name, horizon)
+        _HORIZONS[name] = horizon
     return _HORIZONS[name]
 
 
@@ -155,14 +165,21 @@ def narrow_holidays(cal: Any, first: int, last: int) -> None:
 
 
 class PmcDays:
-    """pmc's days for one calendar in one zone, loaded a span of years per schedule call."""
+    """pmc's days for one calendar in one zone: a year from the session cache
+    (``session.calendar.cache``) when it holds it, else a span of years per schedule call."""
 
-    def __init__(self, pmc_cal: Any, tz: ZoneInfo) -> None:
-        self.pmc = pmc_cal
+    def __init__(self, name: str, tz: ZoneInfo, *, use_cache: bool = True) -> None:
+        self.name = name
         self.tz = tz
+        self.use_cache = use_cache
         self._days: dict[date, BaseDay] = {}
         self._years: set[int] = set()
         self._lock = threading.Lock()
+
+    @property
+    def pmc(self) -> Any:
+        """pmc's calendar: imported only when a year is not in the session cache."""
+        return pmc_calendar(self.name)
 
     def ensure_years(self, first: int, last: int) -> None:
         missing = [y for y in range(first, last + 1) if y not in self._years]
@@ -171,9 +188,26 @@ class PmcDays:
         with self._lock:
             missing = [y for y in range(first, last + 1) if y not in self._years]
             if missing:
-                # One schedule call for the whole missing span, so sessions() over a range
-                # costs one pmc call and session() day after day costs none after the first.
-                self._load(min(missing), max(missing))
+                self._fill(missing)
+
+    def _fill(self, missing: list[int]) -> None:
+        from session.calendar import cache
+
+        if self.use_cache:
+            for year in missing:
+                cached = cache.read_year(self.name, self.tz, year)
+                if cached is not None:
+                    self._days.update(cached)
+                    self._years.add(year)
+        computed = [y for y in missing if y not in self._years]
+        if not computed:
+            return
+        # One schedule call for the whole missing span, so sessions() over a range
+        # costs one pmc call and session() day after day costs none after the first.
+        self._load(min(computed), max(computed))
+        if self.use_cache:
+            for year in computed:
+                cache.write_year(self.name, self.tz, year, self._days)
 
     def day(self, d: date) -> BaseDay:
         self.ensure_years(d.year, d.year)
@@ -242,7 +276,7 @@ def pmc_days(pmc_name: str, tz: ZoneInfo) -> PmcDays:
     with _PMC_LOCK:
         days = _PMC_DAYS.get(key)
     if days is None:
-        days = PmcDays(pmc_calendar(pmc_name), tz)
+        days = PmcDays(pmc_name, tz)
         with _PMC_LOCK:
             days = _PMC_DAYS.setdefault(key, days)
     return days

@@ -113,8 +113,10 @@ def check_config(ctx: CheckContext) -> list[CheckResult]:
         results.append(warning("config.W001", text, "fix the section name, or ignore if it belongs to the engine"))
     enabled = [e for e in cfg.engines if e.enabled]
     if not enabled:
+        where = ("session.engines: (engines: holds kite-algo-minimal's engine options)"
+                 if cfg.engine_options is not None else "engines:")
         results.append(error("config.E002", "no engines configured: `run` would have nothing to supervise",
-                             "add an entry under engines: with name and command"))
+                             f"add an entry under {where} with name and command"))
     if cfg.broker.uses("ibkr") and cfg.broker.ibkr.probe_client_id == cfg.broker.ibkr.client_id:
         results.append(error("config.E003",
                              f"broker.ibkr.probe_client_id equals client_id ({cfg.broker.ibkr.client_id})",
@@ -169,6 +171,14 @@ def check_secrets(ctx: CheckContext) -> list[CheckResult]:
     if not results or all(r.level.name == "WARNING" for r in results):
         results.insert(0, info("secrets.I001",
                                f"Kite API key from {creds.api_key_source}, access token from {creds.access_token_source}"))
+    from core import platform
+
+    unchecked = [_rel(ctx, f) for f in (creds.secrets_file, creds.tokens_file) if f.exists()]
+    if unchecked and not platform.MODE_BITS:
+        # Mode bits do not say who can read a file on Windows (its ACL does): say so, do not pass it.
+        results.append(info("secrets.I003", f"who can read {' and '.join(unchecked)} is not checked on Windows",
+                            "keep them under your user profile, or restrict them: icacls FILE /inheritance:r "
+                            "/grant:r %USERNAME%:R"))
     return results
 
 

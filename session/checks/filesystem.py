@@ -20,6 +20,7 @@ import os
 import shlex
 import shutil
 import stat
+import sys
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -85,7 +86,37 @@ def _nearest(label: str, folder: Path) -> tuple[Path | None, FolderProblem | Non
     return existing, None
 
 
+def _user() -> str:
+    """Who tradeday runs as, for messages: ``uid N`` (POSIX) or the Windows user name."""
+    if sys.platform == "win32":
+        return os.environ.get("USERNAME") or "this user"
+    return f"uid {os.geteuid()}"
+
+
+def _chown_hint(folder: Path) -> str:
+    if sys.platform == "win32":
+        return f"give {_user()} write access to {folder} (its Properties > Security, or icacls)"
+    return f"chown -R {os.geteuid()}:{os.getegid()} {_q(folder)}"
+
+
+def _read_only_mount(path: Path) -> bool:
+    """A read-only mount (POSIX statvfs); Windows has no such flag to read: the write test decides."""
+    if sys.platform == "win32":
+        return False
+    return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+
+
+def _no_inodes(path: Path) -> bool:
+    """Out of inodes (POSIX); NTFS has no fixed inode table."""
+    if sys.platform == "win32":
+        return False
+    vfs = os.statvfs(path)
+    return bool(vfs.f_files and not vfs.f_favail)
+
+
 def _writable_by_us(st: os.stat_result, path: Path) -> bool:
+    if sys.platform == "win32":
+        return os.access(path, os.W_OK)  # ACLs decide; the real write test follows
     euid = os.geteuid()
     if euid == 0:
         if st.st_uid == 0:
@@ -100,6 +131,9 @@ def _writable_by_us(st: os.stat_result, path: Path) -> bool:
 
 
 def _owner_problem(label: str, folder: Path, existing: Path, st: os.stat_result) -> FolderProblem:
+    if sys.platform == "win32":
+        return FolderProblem(NOT_OURS, f"{label} folder {folder}: {existing} is not writable by {_user()}",
+                             _chown_hint(existing), str(existing))
     euid, egid = os.geteuid(), os.getegid()
     mode = stat.S_IMODE(st.st_mode)
     whose = f"{existing} belongs to uid {st.st_uid} gid {st.st_gid} (mode {mode:04o})"
@@ -129,8 +163,8 @@ def _write_problem(label: str, folder: Path, exc: OSError) -> FolderProblem:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return _full(label, folder, why)
     if exc.errno in (errno.EACCES, errno.EPERM):
-        return FolderProblem(NOT_OURS, f"{label} folder {folder} is not writable by uid {os.geteuid()} ({why})",
-                             f"mkdir -p {_q(folder)} && chown -R {os.geteuid()}:{os.getegid()} {_q(folder)}; "
+        return FolderProblem(NOT_OURS, f"{label} folder {folder} is not writable by {_user()} ({why})",
+                             f"mkdir -p {_q(folder)} && {_chown_hint(folder)}; "
                              "in Kubernetes set securityContext.fsGroup", str(folder))
     return FolderProblem(NOT_WRITABLE, f"{label} folder {folder} is not writable ({why})",
                          "fix the permissions or paths.* in the config", str(folder))
@@ -139,11 +173,11 @@ def _write_problem(label: str, folder: Path, exc: OSError) -> FolderProblem:
 def _full(label: str, folder: Path, why: str) -> FolderProblem:
     """ENOSPC: out of blocks or out of inodes (the fix differs), once per device."""
     try:
-        vfs, dev = os.statvfs(folder), os.stat(folder).st_dev
+        dev, no_inodes = os.stat(folder).st_dev, _no_inodes(folder)
     except OSError:
         return FolderProblem(LOW_DISK, f"no space left for the {label} folder {folder} ({why})",
                              "free some space", str(folder))
-    if vfs.f_files and not vfs.f_favail:
+    if no_inodes:
         return FolderProblem(LOW_DISK, f"no free inodes on {folder}: no file can be created there",
                              "delete old files (logs, state) or use a filesystem with more inodes", f"dev:{dev}")
     return FolderProblem(LOW_DISK, f"no space left on {folder} ({why})", "free some space", f"dev:{dev}")
@@ -165,7 +199,7 @@ def folder_problem(label: str, folder: Path) -> FolderProblem | None:
         return FolderProblem(NOT_WRITABLE, f"{label} folder {folder}: no part of the path exists", "", str(folder))
     try:
         st = os.stat(existing)
-        if os.statvfs(existing).f_flag & os.ST_RDONLY:
+        if _read_only_mount(existing):
             return replace(_read_only(label, folder), culprit=f"ro:{st.st_dev}")  # one finding per mount
     except OSError as exc:
         return _write_problem(label, folder, exc)
@@ -221,13 +255,13 @@ def space_results(folders: list[Path], need: int) -> list[CheckResult]:
                 continue
             seen_devices.add(dev)
             free = shutil.disk_usage(folder).free
-            vfs = os.statvfs(folder)
+            no_inodes = _no_inodes(folder)
         except OSError:  # pragma: no cover - usable a moment ago
             continue
         if free < need:
             results.append(error(LOW_DISK, f"only {free / 1024**3:.2f} GiB free on {folder} (need {need / 1024**3:.2f} GiB)",
                                  "free some space or lower checks.min_free_disk"))
-        elif vfs.f_files and not vfs.f_favail:
+        elif no_inodes:
             results.append(error(LOW_DISK, f"no free inodes on {folder}: no file can be created there",
                                  "delete old files (logs, state) or use a filesystem with more inodes"))
         else:

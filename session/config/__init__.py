@@ -16,35 +16,56 @@ Modules: ``fields`` (base model, value types), ``engines`` (engines and end-of-d
 """
 from __future__ import annotations
 
-from session.config.engines import BackoffConfig, Command, EngineConfig, EnvMap, StepConfig
-from session.config.errors import validation_messages
-from session.config.fields import Duration, Model, SignalName, Size, TimeOfDay, parse_size
-from session.config.loader import (
-    CONFIG_ENV_VAR,
-    DEFAULT_CONFIG_PATH,
-    default_config_path,
-    load_config,
-    record_history,
-)
-from session.config.manager import ConfigManager
-from session.config.masking import SECRET_KEY_PATTERN, masked_data, masked_diff, masked_lines
-from session.config.models import (
-    TRADEDAY_SECTIONS,
-    BrokerConfig,
-    BrokerKind,
-    ChecksConfig,
-    ConfigSpecialSession,
-    EodConfig,
-    Hours,
-    IbkrConfig,
-    KiteConfig,
-    MarketConfig,
-    PathsConfig,
-    ReportsConfig,
-    SessionConfig,
-    TradedayConfig,
-    Window,
-)
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def _no_pydantic_plugins() -> Iterator[None]:
+    previous = os.environ.get("PYDANTIC_DISABLE_PLUGINS")
+    os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("PYDANTIC_DISABLE_PLUGINS", None)
+        else:
+            os.environ["PYDANTIC_DISABLE_PLUGINS"] = previous
+
+# The models are built here, on import. Without this pydantic would look for plugins among every
+# installed distribution's entry points (importlib.metadata: ~20 ms of every config-reading
+# command's start); tradeday's own validation has none to run, like typer's parameters.
+with _no_pydantic_plugins():
+    from session.config.engines import BackoffConfig, Command, EngineConfig, EnvMap, StepConfig
+    from session.config.errors import validation_messages
+    from session.config.fields import Duration, Model, SignalName, Size, TimeOfDay, parse_size
+    from session.config.loader import (
+        CONFIG_ENV_VAR,
+        DEFAULT_CONFIG_PATH,
+        default_config_path,
+        load_config,
+        record_history,
+    )
+    from session.config.manager import ConfigManager
+    from session.config.masking import SECRET_KEY_PATTERN, masked_data, masked_diff, masked_lines
+    from session.config.models import (
+        TRADEDAY_SECTIONS,
+        BrokerConfig,
+        BrokerKind,
+        ChecksConfig,
+        ConfigSpecialSession,
+        EodConfig,
+        Hours,
+        IbkrConfig,
+        KiteConfig,
+        MarketConfig,
+        PathsConfig,
+        ReportsConfig,
+        SessionConfig,
+        TradedayConfig,
+        Window,
+    )
 
 __all__ = [
     "CONFIG_ENV_VAR",

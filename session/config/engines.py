@@ -70,6 +70,9 @@ class EngineConfig(Model):
     stop_signal: SignalName = "SIGTERM"
     stop_timeout: Duration = 30.0
     parent_death_signal: SignalName | None = "SIGTERM"
+    # Which of its lines reach the terminal (all go to its log): true, false, or errors
+    # (session/streaming.py ErrorLines; docs/ENGINE.md).
+    console: Literal[True, False, "errors"] = True
 
     @field_validator("name")
     @classmethod

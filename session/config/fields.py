@@ -6,14 +6,25 @@ import re
 import signal
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 
-from core.durations import parse_duration
+from core.durations import format_duration, parse_duration
 from session.validation import TimeOfDay
 
 __all__ = ["Duration", "Model", "SignalName", "Size", "TimeOfDay", "parse_size"]
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+def _duration_text(seconds: float) -> str:
+    """How a duration is shown (``config show``) and saved: ``10m``, ``1h30m``, ``0.2s``; exact,
+    so that it reads back as the same number of seconds."""
+    if seconds == int(seconds):
+        return format_duration(seconds)
+    return f"{seconds!r}s"
+
+
+# In JSON mode (config show, save, history) a duration is written as a person writes it, not 600.0.
+Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(_duration_text, when_used="json")]
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2,

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from core.errors import ConfigError
+from core.errors import ConfigValidationError
 from core.redact import GLOBAL_REDACTOR
 from core.suggest import within_edits
 from session.config.errors import validation_messages
@@ -27,7 +27,7 @@ from session.config.masking import is_secret_path, leaves
 from session.config.models import TRADEDAY_SECTIONS, TradedayConfig
 from session.notify.config import secret_values as notification_secrets
 from session.validation import loc_text
-from session.yamlsource import MissingVariable, YamlSource, interpolate
+from session.yamlsource import MissingVariable, YamlSource, interpolate, read_config_text
 
 DEFAULT_CONFIG_PATH = "configs/dev.yaml"
 CONFIG_ENV_VAR = "TRADEDAY_CONFIG"
@@ -71,7 +71,7 @@ def _interpolate_tradeday_sections(source: YamlSource, environ: Any,
         try:
             new = interpolate(node.value, notification_environ if path[0] == "notifications" else environ, found)
         except MissingVariable as missing:
-            raise ConfigError(
+            raise ConfigValidationError(
                 source.locate(path, f"{loc_text(path)}: environment variable {missing.name} is not set"),
                 hint=f"export {missing.name}=... or write ${{{missing.name}:-default}}",
             ) from None
@@ -103,7 +103,7 @@ def _validated(source: YamlSource) -> TradedayConfig:
     except ValidationError as exc:
         messages = validation_messages(exc, source)
         more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
-        err = ConfigError(messages[0] + more, hint="fix the value at that line; see README 'Configuration'")
+        err = ConfigValidationError(messages[0] + more, hint="fix the value at that line; see README 'Configuration'")
         err.details = messages  # type: ignore[attr-defined]  # every message: cli.main prints them all
         raise err from None
 
@@ -130,12 +130,24 @@ def load_config(path: str | os.PathLike[str] | None = None, *, environ: Any = No
     to do so is logged as a warning, never raised.
     """
     cfg_path = Path(path) if path is not None else default_config_path()
-    source = YamlSource.read(cfg_path)
+    config = config_from_text(cfg_path, read_config_text(cfg_path), environ=environ)
+    if record:
+        problem = record_history(config)
+        if problem:
+            logging.getLogger("tradeday.config").warning("%s", problem)
+    return config
+
+
+def config_from_text(cfg_path: Path, text: str, *, environ: Any = None) -> TradedayConfig:
+    """The config that ``text`` would be as the file ``cfg_path`` (ConfigManager.save checks
+    what it is about to write with it); ConfigError as load_config."""
+    source = YamlSource(cfg_path, text)
     if not isinstance(source.data, dict):
-        raise ConfigError(f"{cfg_path}:1 the config must be a mapping of sections (version, mode, market, ...)")
+        raise ConfigValidationError(f"{cfg_path}:1 the config must be a mapping of sections "
+                                    "(version, mode, market, ...)")
     for key in source.data:
         if not isinstance(key, str):
-            raise ConfigError(source.locate((key,), f"section names must be text, not {key!r}"))
+            raise ConfigValidationError(source.locate((key,), f"section names must be text, not {key!r}"))
     env_paths: set[tuple[str | int, ...]] = set()
     notification_env = _interpolate_tradeday_sections(source, os.environ if environ is None else environ, env_paths)
     _register_inline_secrets({k: v for k, v in source.data.items() if k in TRADEDAY_SECTIONS})
@@ -148,10 +160,6 @@ def load_config(path: str | os.PathLike[str] | None = None, *, environ: Any = No
     config._notification_env = notification_env
     config._env_paths = frozenset(env_paths)
     config.warnings.extend(_section_typo_warnings(config, source))
-    if record:
-        problem = record_history(config)
-        if problem:
-            logging.getLogger("tradeday.config").warning("%s", problem)
     return config
 
 

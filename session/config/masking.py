@@ -112,6 +112,10 @@ def _secret_paths(data: Any, extra: frozenset[Path_] = frozenset()) -> dict[Path
 def masked_data(config: TradedayConfig) -> dict[str, Any]:
     """The config as plain data with every secret replaced by ``***`` (for show)."""
     data = config.model_dump(mode="json", by_alias=True)
+    if config.engine_options is not None:  # kite-algo-minimal's `engines:` mapping, as the file has it
+        from session.config.sections import plain
+
+        data["engines"] = plain(config.engine_options)
     secrets = _secret_paths(data, config.env_paths)
     masked: dict[str, Any] = _mask(data, set(secrets), set(), GLOBAL_REDACTOR)
     return masked

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 from datetime import date, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -27,6 +28,8 @@ from core.suggest import did_you_mean
 from session.calendar.special import SpecialSession
 from session.config.engines import EngineConfig, StepConfig
 from session.config.fields import Duration, Model, Size, TimeOfDay
+from session.config.sections import Section
+from session.config.sections import wrap as wrap_section
 from session.notify.config import NotificationsConfig
 from session.validation import RuleViolation
 
@@ -113,6 +116,11 @@ class SessionConfig(Model):
     # Kite-style seed configs carry market hours here (IST); they override market.hours.
     market_open_ist: TimeOfDay | None = None
     market_close_ist: TimeOfDay | None = None
+    # tradeday's engine list when `engines:` holds kite-algo-minimal's engine options.
+    engines: list[EngineConfig] | None = None
+    # An absolute loss for the day (the market's currency); copilot_quant's
+    # risk.enable_circuit_breaker + risk.max_daily_loss set it too (session/config/seeds.py).
+    max_daily_loss: Decimal | None = Field(default=None, gt=0)
 
 
 class KiteConfig(Model):
@@ -141,6 +149,44 @@ class BrokerConfig(Model):
     ibkr: IbkrConfig = Field(default_factory=IbkrConfig)
     # copilot_quant seeds say paper_trading: true/false; checked against `mode`.
     paper_trading: bool | None = None
+    # copilot_quant's other broker settings: the engine's, kept as written.
+    account_number: str | None = None
+    use_gateway: bool | None = None
+    commission: float | None = Field(default=None, ge=0)
+    slippage: float | None = None
+
+    # copilot_quant's names for the same settings: config.broker.broker_type, .host, .port, .client_id.
+    @property
+    def broker_type(self) -> str | list[str]:
+        return self.kind if isinstance(self.kind, str) else list(self.kind)
+
+    @broker_type.setter
+    def broker_type(self, value: Any) -> None:
+        self.kind = value
+
+    @property
+    def host(self) -> str:
+        return self.ibkr.host
+
+    @host.setter
+    def host(self, value: str) -> None:
+        self.ibkr.host = value
+
+    @property
+    def port(self) -> int:
+        return self.ibkr.port
+
+    @port.setter
+    def port(self, value: int) -> None:
+        self.ibkr.port = value
+
+    @property
+    def client_id(self) -> int:
+        return self.ibkr.client_id
+
+    @client_id.setter
+    def client_id(self, value: int) -> None:
+        self.ibkr.client_id = value
 
     @property
     def kinds(self) -> list[str]:
@@ -198,7 +244,7 @@ class EodConfig(Model):
 
 class ReportsConfig(Model):
     templates_dir: str | None = None
-    html: bool = False
+    html: bool = True  # the HTML report beside the Markdown (every section of it); false: Markdown only
     chart: bool = True
     currency: str | None = None
     carry: bool = True
@@ -258,6 +304,36 @@ class TradedayConfig(BaseModel):
     _warnings: list[str] = PrivateAttr(default_factory=list)
     _env_paths: frozenset[tuple[str | int, ...]] = PrivateAttr(default=frozenset())
     _notification_env: frozenset[str] = PrivateAttr(default_factory=frozenset)  # set by the loader
+    _engine_options: Any = PrivateAttr(default=None)  # kite-algo-minimal's `engines:` mapping
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in type(self).model_fields and not name.startswith("_"):
+            value = wrap_section(value)  # an engine section assigned whole reads by attribute too
+        super().__setattr__(name, value)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _seed_shapes(cls, data: Any, handler: Any) -> Any:
+        """copilot_quant's rules and kite-algo-minimal's ``engines:`` mapping (session/config/seeds.py)."""
+        from session.config import seeds
+
+        if isinstance(data, dict):
+            seeds.check_copilot_rules(data)
+            data = seeds.copilot_defaults(data)
+        validated, options = seeds.split_engines(data)
+        conflict = seeds.engine_list_conflict(data, options)
+        if conflict is not None:
+            raise conflict
+        model = handler(validated)
+        if isinstance(model, TradedayConfig):
+            for key, value in (model.model_extra or {}).items():
+                model.model_extra[key] = wrap_section(value)  # type: ignore[index]
+            if options is not None:
+                model._engine_options = wrap_section(options)
+                model.engines = list(model.session.engines or [])
+            elif model.session.engines and not model.engines:
+                model.engines = list(model.session.engines)
+        return model
 
     @field_validator("mode", mode="before")
     @classmethod
@@ -386,8 +462,18 @@ class TradedayConfig(BaseModel):
         jsonl = self.journal_dir / f"{day.isoformat()}.jsonl"
         return jsonl if jsonl.exists() and not csv.exists() else csv
 
+    @property
+    def engine_options(self) -> Section | None:
+        """kite-algo-minimal's ``engines:`` mapping (the engine's own options, read from the
+        file by the engine), or None when ``engines`` is tradeday's list."""
+        options: Section | None = self._engine_options
+        return options
+
     def engine_owned_sections(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
+        sections = dict(self.model_extra or {})
+        if self._engine_options is not None:
+            sections["engines"] = self._engine_options
+        return sections
 
 
 TRADEDAY_SECTIONS = tuple(f for f in TradedayConfig.model_fields)

@@ -15,6 +15,7 @@ from session.eod.pipeline import run_eod
 if TYPE_CHECKING:
     from session.config import TradedayConfig
     from session.modes import Mode
+    from session.run_summary import DaySummary
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class EodOutcome:
     date: date
     mode: str
     result: EodResult
+    calendar: str = ""
+    tz: Any = None  # the market's zone
 
     @property
     def exit_code(self) -> int:
@@ -48,10 +51,21 @@ class EodOutcome:
     def to_json(self) -> dict[str, Any]:
         return self.result.to_json(self.date)
 
+    def summary(self) -> DaySummary:
+        """The summary block ``tradeday eod`` prints (as ``tradeday run`` does, without a session)."""
+        from session.run_summary import DaySummary, step_outcome
+
+        summary = DaySummary(date=self.date, mode=self.mode, calendar=self.calendar, timezone=self.tz,
+                             exit_code=self.exit_code, command="eod",
+                             steps=[step_outcome(s) for s in self.result.steps], message=self.result.error or "")
+        summary.take_report(self.result.summary, self.result.currency, self.result.report_paths)
+        return summary
+
 
 def run_eod_by_hand(config: TradedayConfig, request: EodRequest, *,
                     on_start: Callable[[EodStart], None] | None = None,
-                    on_step: Callable[[StepRecord], None] | None = None) -> EodOutcome:
+                    on_step: Callable[[StepRecord], None] | None = None,
+                    on_step_start: Callable[[str], None] | None = None) -> EodOutcome:
     """Resolve the mode and date, then run the end of day with notifications on (if configured).
 
     Config problems (mode, calendar, currency) raise before ``on_start`` and before any step.
@@ -70,7 +84,7 @@ def run_eod_by_hand(config: TradedayConfig, request: EodRequest, *,
     from session.checks.filesystem import require_usable_folders
 
     require_usable_folders(config, exit_code=ExitCode.EOD_FAILED)  # the log and report go there: exit 5 if not
-    setup_logging(request.log_level, config.logs_dir / session_date.isoformat() / "tradeday.log")
+    setup_logging(request.log_level, config.logs_dir / session_date.isoformat() / "tradeday.log", tz=calendar.tz)
 
     hub = None
     if config.notifications.enabled:
@@ -87,7 +101,7 @@ def run_eod_by_hand(config: TradedayConfig, request: EodRequest, *,
             if on_start is not None:
                 on_start(EodStart(date=session_date, mode=effective, calendar=calendar.name))
             options = EodOptions(mode=effective, analytics=request.analytics, backtest=request.backtest,
-                                 carry=request.carry, on_step=on_step)
+                                 carry=request.carry, on_step=on_step, on_step_start=on_step_start)
             result = run_eod(config, session_date, options, hub=hub)
     except Interrupted as exc:
         logging.getLogger("tradeday.eod").warning("end of day %s %s; no report written", session_date, exc)
@@ -97,4 +111,4 @@ def run_eod_by_hand(config: TradedayConfig, request: EodRequest, *,
     finally:
         if hub is not None:
             hub.close(config.notifications.flush_timeout)
-    return EodOutcome(date=session_date, mode=effective, result=result)
+    return EodOutcome(date=session_date, mode=effective, result=result, calendar=calendar.name, tz=calendar.tz)

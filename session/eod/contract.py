@@ -33,6 +33,8 @@ class EodOptions:
     regenerate: bool = False
     # Called with each step record as it finishes (the CLI prints a status line).
     on_step: Callable[[StepRecord], None] | None = None
+    # Called with a step's name as it begins (the CLI shows progress: a line, a spinner).
+    on_step_start: Callable[[str], None] | None = None
     # Extra lines for the report's notes (e.g. what an import said).
     notes: list[str] = field(default_factory=list)
 
@@ -44,6 +46,7 @@ class EodResult:
     summary: dict[str, Any] | None
     steps: list[StepRecord]
     error: str | None = None  # bad input that stopped the report, one line (file:line field)
+    currency: str | None = None  # the report's currency (of ``summary``'s amounts)
 
     def failed_step_names(self) -> list[str]:
         """The steps of this run that failed or timed out (not those an earlier run recorded)."""

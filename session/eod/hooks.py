@@ -1,8 +1,8 @@
 """One analytics or backtest hook: its environment, its process (spawned in its own group,
 waited for up to its timeout, the whole group stopped), its step record.
 
-Self-contained on purpose: the process handling (spawn, wait with a timeout, stop the
-group) is all here, so it can be swapped for a platform layer without touching the pipeline.
+The process handling (spawn, wait with a timeout, stop the group) is all here, on top of
+core/platform: a process group and session on POSIX, a kill-on-close Job Object on Windows.
 """
 from __future__ import annotations
 
@@ -59,12 +59,13 @@ def run_step(config: TradedayConfig, name: str, step: StepConfig, day: date, mod
              session_day: Any = None) -> StepRecord:
     """Run one hook to completion or its timeout; return its step record.
 
-    The hook runs in its own session and process group, stdin /dev/null, stdout and
-    stderr appended to ``{logs}/{date}/eod-{name}.log``. At the timeout its whole group
-    (and anything carrying its instance token) gets SIGTERM, then SIGKILL after
-    STEP_STOP_GRACE_S. Processes it leaves behind after a normal exit are stopped too:
+    The hook runs in its own session and process group (Windows: Job Object), stdin /dev/null,
+    stdout and stderr appended to ``{logs}/{date}/eod-{name}.log``. At the timeout its whole
+    group (and anything carrying its instance token) gets SIGTERM (Windows: CTRL_BREAK_EVENT),
+    then the hard kill after STEP_STOP_GRACE_S. Processes it leaves behind after a normal exit are stopped too:
     a hook is supposed to be finished when it exits.
     """
+    from core import platform
     from session.engines import command_cwd, expand_command
     from session.proctree import TOKEN_VARIABLE
 
@@ -89,8 +90,8 @@ def run_step(config: TradedayConfig, name: str, step: StepConfig, day: date, mod
                  f"{GLOBAL_REDACTOR(' '.join(argv))} (cwd {cwd}, timeout {step.timeout:g}s)\n".encode())
         fh.flush()
         try:
-            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=fh,
-                                    stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+            proc = platform.start_process(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=fh,
+                                          stderr=subprocess.STDOUT)
         except OSError as exc:
             record["message"] = f"cannot start {argv[0]}: {exc.strerror or exc}; fix eod.{name}.command"
             fh.write(f"### tradeday: could not start: {exc.strerror or exc}\n".encode())
@@ -106,11 +107,13 @@ def run_step(config: TradedayConfig, name: str, step: StepConfig, day: date, mod
             log.warning("eod %s: %s; stopping its process group (SIGTERM, SIGKILL after %gs)", name, what,
                         STEP_STOP_GRACE_S)
             _stop_group(proc, token, STEP_STOP_GRACE_S)
+            platform.release_group(proc.pid)
             fh.write(f"### tradeday: {what} after {time.monotonic() - started:.1f}s; process group stopped\n"
                      .encode())
             raise
         if not timed_out:
             _stop_leftovers(name, proc, token)
+        platform.release_group(proc.pid)
         _conclude(record, fh, name, step, proc.returncode, time.monotonic() - started, timed_out, where)
     _log_output(name, _output_tail(log_path, offset), failed=record["status"] != STEP_OK)
     return record
@@ -179,7 +182,7 @@ def _stop_group(proc: subprocess.Popen[bytes], token: str, grace: float) -> None
     reaper.start()
     # kill_now: a second Ctrl+C while the group has its grace. Without installed handlers a
     # private event keeps proctree's waits off time.sleep.
-    stop_engine_processes(proc.pid, token=token, stop_signal=signal.SIGTERM, stop_timeout=grace,
+    stop_engine_processes(proc.pid, token=token, stop_signal=int(signal.SIGTERM), stop_timeout=grace,
                           leader_exited=exited, kill_now=active_kill_now() or threading.Event())
     reaper.join(grace + 5.0)
 

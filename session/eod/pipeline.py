@@ -53,7 +53,16 @@ from session.eod.paths import (
     show_path,
 )
 from session.eod.sessions import report_session, session_from_state_file
-from session.eod.store import CARRY_LOOKBACK_DAYS, find_previous_report, latest_report_before, read_json_report
+from session.eod.store import (
+    CARRY_LOOKBACK_DAYS,
+    find_previous_report,
+    latest_report_before,
+    meta_bytes,
+    read_carry,
+    read_earlier_record,
+    read_json_report,
+    report_meta_path,
+)
 from session.supervisor.signals import Interrupted
 
 if TYPE_CHECKING:
@@ -115,6 +124,11 @@ class _EodRun:
             self.options.on_step(step)
         return step
 
+    def _begin(self, name: str) -> None:
+        self.current = name
+        if self.options.on_step_start is not None:
+            self.options.on_step_start(name)
+
     def failed_steps(self) -> list[StepRecord]:
         return [s for s in self.steps if s["status"] in FAILED_STATUSES and not s.get("earlier")]
 
@@ -143,20 +157,21 @@ class _EodRun:
             if kept is not None:
                 return kept
 
-        self.current = "analytics"
+        self._begin("analytics")
         analytics = self._hook("analytics", config.eod.analytics, opts.analytics,
                                analytics_output_path(config, day), session_day, earlier_steps)
-        self.current = "backtest"
+        self._begin("backtest")
         backtest = self._hook("backtest", config.eod.backtest, opts.backtest,
                               backtest_output_path(config, day), session_day, earlier_steps)
 
-        self.current = "fills"
+        self._begin("fills")
         fills, journal_fills, broker_fills = self._fills(calendar)
+        self.fills_origin = None if fills is None else "broker" if fills is broker_fills else "journal"
 
-        self.current = "reconcile"
+        self._begin("reconcile")
         reconciliation = self._reconcile(journal_fills, broker_fills)
 
-        self.current = "report"
+        self._begin("report")
         started = time.monotonic()
         opening, carried_from = self._opening_positions()
         doc = self._build(calendar, session_day, currency, fills, opening, carried_from, reconciliation,
@@ -171,7 +186,8 @@ class _EodRun:
         code = ExitCode.EOD_FAILED if failed else ExitCode.OK
         self._notify_summary(doc, paths)
         self.notify_failed(report_written=True, report_path=paths["md"])
-        return EodResult(exit_code=int(code), report_paths=paths, summary=doc.get("summary"), steps=self.steps)
+        return EodResult(exit_code=int(code), report_paths=paths, summary=doc.get("summary"), steps=self.steps,
+                         currency=doc.get("currency"))
 
     def _has_fills_source(self) -> bool:
         return self.config.journal_path(self.day).is_file() or (
@@ -200,7 +216,7 @@ class _EodRun:
         if not existing.is_file():
             return None
         try:
-            return read_json_report(existing)
+            return read_earlier_record(existing)  # its side file when it has one (not 100 MB of trades)
         except EodError as exc:
             # It is about to be replaced; a damaged one must not block that.
             log.warning("the existing report %s is not readable (%s); writing a new one", existing, exc)
@@ -351,9 +367,7 @@ class _EodRun:
 
     # report
 
-    def _opening_positions(self) -> tuple[list[Any], date | None]:
-        from reports.pnl import opening_positions_from_report
-
+    def _opening_positions(self) -> tuple[Any, date | None]:
         if not (self.config.reports.carry and self.options.carry):
             return [], None
         found = find_previous_report(self.config, self.day)
@@ -369,8 +383,7 @@ class _EodRun:
                                       f"{CARRY_LOOKBACK_DAYS} days older than this one.")
             return [], None
         prev_day, prev_path = found
-        doc = read_json_report(prev_path)
-        positions = opening_positions_from_report(doc, carry=True, source=show_path(self.config, prev_path))
+        positions = read_carry(prev_path, source=show_path(self.config, prev_path))  # a LotBook
         if positions:
             self.notes.append(f"{len(positions)} open position(s) carried from the report of {prev_day}.")
         return positions, prev_day
@@ -389,6 +402,7 @@ class _EodRun:
             result = compute_day(fills if fills is not None else [], currency=currency, opening_positions=opening,
                                  session_open=session_day.open if trading else None,
                                  session_close=session_day.close if trading else None, tz=calendar.tz)
+        self.open_book = result.open_book if result is not None else None  # for the side file
         session = self._session(earlier_doc)
         if fills is None and opening:
             self.notes.insert(0, f"No fills journal for {day}: the open positions carried from {carried_from} "
@@ -396,14 +410,16 @@ class _EodRun:
         mode = opts.mode
         if opts.regenerate and earlier_doc and earlier_doc.get("mode"):
             mode = str(earlier_doc["mode"])  # the mode the day was traded in, not today's flag
-        return build_daily_report(
+        from session.eod.analytics_summary import apply_summary_source
+
+        return apply_summary_source(build_daily_report(
             date=day, mode=mode, config_path=config.path, config_sha256=config.sha256,
             market={"calendar": calendar.name, "open": session_day.open, "close": session_day.close,
                     "kind": session_day.kind},
             day=result, currency=currency, session=session, steps=list(self.steps),
             reconciliation=reconciliation, analytics=analytics, backtest=backtest,
             notes=[clean_message(n) for n in self.notes], journal_warnings=[clean_message(w) for w in self.warnings],
-        )
+        ), self.fills_origin, analytics, analytics_file=show_path(config, analytics_output_path(config, day)))
 
     def _session(self, earlier_doc: dict[str, Any] | None) -> dict[str, Any] | None:
         if self.options.session_info is not None:
@@ -422,7 +438,7 @@ class _EodRun:
         templates = config.resolve(config.reports.templates_dir) if config.reports.templates_dir else None
         try:
             written = write_daily_report(doc, json_path, md_path, templates_dir=templates, html_path=html_path,
-                                         chart=config.reports.chart)
+                                         chart=config.reports.chart, extra_files=self._side_file(doc, json_path))
         except ReportRenderError as exc:
             if templates is None:
                 raise
@@ -432,13 +448,17 @@ class _EodRun:
             doc["steps"] = doc["steps"] + [{k: rec[k] for k in ("name", "status", "exit_code", "duration_s",
                                                                 "message")}]
             written = write_daily_report(doc, json_path, md_path, templates_dir=None, html_path=html_path,
-                                         chart=config.reports.chart)
+                                         chart=config.reports.chart, extra_files=self._side_file(doc, json_path))
         paths = {"json": written["json"], "md": written["markdown"]}
         if "html" in written:
             paths["html"] = written["html"]
         if "chart" in written:
             paths["chart"] = written["chart"]
         return paths
+
+    def _side_file(self, doc: dict[str, Any], json_path: Path) -> dict[Path, bytes]:
+        """``{date}.meta``: what a regeneration and the next day need (session/eod/store.py)."""
+        return {report_meta_path(json_path): meta_bytes(doc, getattr(self, "open_book", None))}
 
     def _notify_summary(self, doc: Mapping[str, Any], paths: Mapping[str, Path]) -> None:
         if self.hub is None:

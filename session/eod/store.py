@@ -1,8 +1,10 @@
-"""Daily reports and journals on disk: reading a report, finding earlier ones, the dates with data."""
+"""Daily reports and journals on disk: reading a report (or its side file), finding earlier
+ones, the dates with data."""
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +13,7 @@ from core.errors import EodError
 from session.eod.paths import daily_report_path
 
 if TYPE_CHECKING:
+    from reports.pnl import LotBook
     from session.config import TradedayConfig
 
 # Earlier daily reports searched for open positions to carry (holiday weeks included).
@@ -80,3 +83,76 @@ def latest_data_date(config: TradedayConfig, *, until: date | None = None) -> da
     not after ``until`` (the market's today: a file dated later is not a day that happened)."""
     dates = {d for d in journal_dates(config) | report_dates(config) if until is None or d <= until}
     return max(dates) if dates else None
+
+
+# ----------------------------------------------------------------- the side file of a daily report
+#
+# ``{date}.meta`` beside ``{date}.json``, written in the same file set: what a regeneration
+# keeps from the report it replaces (mode, summary, session and step records) and the open
+# lots the next day opens with, as columns. Reading it instead of the report keeps a
+# regeneration from loading a 100 MB document, and a report range from parsing every lot of
+# the day before. It belongs to the report whose ``generated_at`` it names; a report without
+# one (written before it existed), or whose head names another time, is read whole instead.
+
+META_SCHEMA = "tradeday.daily-meta/1"
+_GENERATED_AT = re.compile(rb'"generated_at":\s*"([^"]*)"')
+_HEAD_BYTES = 64 * 1024
+
+
+def report_meta_path(json_path: Path) -> Path:
+    return json_path.with_name(f"{json_path.stem}.meta")  # not *.json: globs for reports must not see it
+
+
+def meta_bytes(doc: Mapping[str, Any], book: LotBook | None) -> bytes:
+    """The side file of ``doc`` (with the open lots of ``book``; none without it)."""
+    import orjson
+
+    from reports.pnl import LotBook
+    from reports.pnl.lots import book_columns
+
+    meta = {
+        "schema": META_SCHEMA, "date": doc.get("date"), "generated_at": doc.get("generated_at"),
+        "mode": doc.get("mode"), "summary": doc.get("summary"), "session": doc.get("session"),
+        "steps": doc.get("steps"), "carry": book_columns(book if book is not None else LotBook.empty()),
+    }
+    return orjson.dumps(meta, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _read_meta(json_path: Path) -> dict[str, Any] | None:
+    """The report's side file, or None when it is missing, damaged or another report's."""
+    import orjson
+
+    try:
+        meta = orjson.loads(report_meta_path(json_path).read_bytes())
+        with json_path.open("rb") as fh:
+            head = fh.read(_HEAD_BYTES)
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    found = _GENERATED_AT.search(head)
+    if (not isinstance(meta, dict) or meta.get("schema") != META_SCHEMA or found is None
+            or found.group(1).decode("utf-8", "replace") != meta.get("generated_at")):
+        return None
+    return meta
+
+
+def read_earlier_record(json_path: Path) -> dict[str, Any]:
+    """What a regeneration keeps from the report it replaces: ``mode``, ``summary``,
+    ``session``, ``steps`` (from the side file; the whole report when there is none)."""
+    meta = _read_meta(json_path)
+    if meta is not None and all(k in meta for k in ("mode", "summary", "session", "steps")):
+        return {k: meta[k] for k in ("mode", "summary", "session", "steps")}
+    return read_json_report(json_path)
+
+
+def read_carry(json_path: Path, *, source: str) -> LotBook:
+    """The open lots a report hands the next day (side file, else the report's open_positions;
+    EodError naming ``source`` and the field for a damaged report)."""
+    from reports.pnl import LotBook, opening_positions_from_report
+    from reports.pnl.lots import book_from_columns
+
+    meta = _read_meta(json_path)
+    book = book_from_columns(meta.get("carry")) if meta is not None else None
+    if book is not None:
+        return book
+    positions = opening_positions_from_report(read_json_report(json_path), carry=True, source=source)
+    return LotBook.from_positions(positions)

@@ -71,6 +71,8 @@ CONFIG_REJECTED = "config_rejected"
 INTERRUPTED = "interrupted"
 LATE_START = "late_start"
 DISK_FULL = "disk_full"
+LOSS_LIMIT = "loss_limit"
+ENGINE_CONTROL = "engine_control"
 TEST = "test"
 
 # --- Events an engine reports through the ``@tradeday {json}`` stdout line protocol ---
@@ -98,6 +100,8 @@ EVENT_DEFAULT_LEVELS: dict[str, AlertLevel] = {
     INTERRUPTED: AlertLevel.WARNING,
     LATE_START: AlertLevel.WARNING,
     DISK_FULL: AlertLevel.CRITICAL,
+    LOSS_LIMIT: AlertLevel.CRITICAL,
+    ENGINE_CONTROL: AlertLevel.WARNING,
     TEST: AlertLevel.INFO,
     FILL: AlertLevel.INFO,
     ORDER_ERROR: AlertLevel.WARNING,

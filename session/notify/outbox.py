@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import stat
+import sys
 import uuid
 from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
@@ -45,7 +46,7 @@ def _private_dir(path: Path) -> None:
 
 def _tighten(fd_or_path: int | Path) -> None:
     """Take group/other permissions off a file an older tradeday left open."""
-    if os.name != "posix":
+    if sys.platform == "win32":  # ACLs, not mode bits, decide there
         return
     try:
         if isinstance(fd_or_path, int):

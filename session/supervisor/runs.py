@@ -68,3 +68,8 @@ class EngineRecord:
         self.fatal_reason: str | None = None
         self.failure: str | None = None
         self.last_decision_monotonic: float | None = None  # when the last exit was acted on
+        # session/supervisor/control.py: why it is kept stopped ("stopped by operator"), None when
+        # it is not; an operator's start waiting for the stop to finish; why it is in its state.
+        self.held: str | None = None
+        self.start_requested = False
+        self.reason: str | None = None

@@ -2,7 +2,10 @@
 
 SIGTERM, SIGINT and SIGHUP all mean "stop": they set the stop flag (``stop_requested``), and a
 second Ctrl+C sets ``kill_now`` (SIGKILL instead of waiting out a grace period). The exit code
-is 128 + the first signal: 143, 130, 129.
+is 128 + the first signal: 143, 130, 129. On Windows (``core.platform.STOP_SIGNALS``) they are
+SIGTERM, SIGINT (Ctrl+C) and SIGBREAK (Ctrl+Break, exit 149); closing the console window,
+logoff and shutdown arrive as SIGTERM (``core.platform.install_console_handler``), and Windows
+is held off until the handlers are restored (the engines stopped) or for about 5 s.
 
 Two ways of stopping, because the work differs:
 
@@ -22,6 +25,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
+
+from core import platform
 
 
 def signal_name(signum: int) -> str:
@@ -63,7 +68,7 @@ class StopSignals:
     (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP), None if none arrived.
     """
 
-    SIGNALS: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+    SIGNALS: tuple[int, ...] = platform.STOP_SIGNALS
 
     def __init__(
         self, stop_requested: threading.Event, kill_now: threading.Event, received: list[int] | None = None
@@ -73,6 +78,8 @@ class StopSignals:
         self.received: list[int] = received if received is not None else []
         self._previous: dict[int, Any] = {}
         self._raising = 0
+        self._finished = threading.Event()  # a console close event waits for it (Windows)
+        self._uninstall_console: Any = None
 
     @property
     def signal_number(self) -> int | None:
@@ -83,16 +90,22 @@ class StopSignals:
         return 128 + self.received[0] if self.received else None
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        already_stopping = self._note(signum)
+        if self._raising and not already_stopping:
+            raise Interrupted(signum)
+
+    def _note(self, signum: int) -> bool:
+        """Record the signal and set the flags (never raises: also called off the main thread);
+        True if a stop was already under way."""
         already_stopping = bool(self.received)
         self.received.append(signum)
         # A second Ctrl+C means "now": SIGKILL instead of waiting out stop_timeout. Only a
         # signal counts, so one Ctrl+C during the scheduled close does not kill engines
         # that are flattening their positions.
-        if already_stopping and signum == signal.SIGINT:
+        if already_stopping and signum == platform.INTERRUPT_SIGNAL:
             self.kill_now.set()
         self.stop_requested.set()
-        if self._raising and not already_stopping:
-            raise Interrupted(signum)
+        return already_stopping
 
     @contextmanager
     def raising(self) -> Iterator[None]:
@@ -107,14 +120,22 @@ class StopSignals:
             self._raising -= 1
 
     def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # signals reach the main thread only (a TradingOrchestrator started in a thread)
         for sig in self.SIGNALS:
             self._previous[sig] = signal.signal(sig, self._handle)
+        self._finished.clear()
+        self._uninstall_console = platform.install_console_handler(self._note, self._finished)
         _ACTIVE.append(self)
 
     def __call__(self) -> None:
         for sig, previous in self._previous.items():
             signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
         self._previous.clear()
+        self._finished.set()
+        if self._uninstall_console is not None:
+            self._uninstall_console()
+            self._uninstall_console = None
         if self in _ACTIVE:
             _ACTIVE.remove(self)
 
@@ -122,7 +143,8 @@ class StopSignals:
 def install_stop_signals(
     stop_requested: threading.Event, kill_now: threading.Event, received: list[int] | None = None
 ) -> StopSignals:
-    """SIGTERM/SIGINT/SIGHUP set ``stop_requested``; a second SIGINT also sets ``kill_now``.
+    """SIGTERM/SIGINT/SIGHUP (Windows: SIGBREAK for SIGHUP, and console close/logoff/shutdown as
+    SIGTERM) set ``stop_requested``; a second SIGINT also sets ``kill_now``.
 
     Must be called from the main thread (Python delivers signals there). Returns a callable
     that restores the previous handlers and records which signal arrived (``.received``,

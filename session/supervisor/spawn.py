@@ -1,72 +1,33 @@
-"""Starting an engine: its own session and process group, PR_SET_PDEATHSIG, one spawner thread.
+"""Starting an engine: its own process group (core/platform), one spawner thread.
 
-On Linux each engine gets ``PR_SET_PDEATHSIG``, which fires when the *thread* that forked
-it exits, so engines are forked from a dedicated thread (Spawner) that lives exactly as
-long as the Supervisor, whatever thread the caller uses.
+On POSIX each engine leads a new session and gets ``PR_SET_PDEATHSIG`` (Linux), which fires
+when the *thread* that forked it exits, so engines are forked from a dedicated thread
+(Spawner) that lives exactly as long as the Supervisor, whatever thread the caller uses. On
+Windows each engine starts suspended in a kill-on-close Job Object of its own (the same
+thread does it; nothing there depends on the thread).
+
+Each start also gets ``TRADEDAY_STOP_FILE``, the portable stop request: tradeday removes the
+file before the start and creates it when it wants the engine to stop (stopping.py).
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import secrets
-import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from pathlib import Path
 from queue import SimpleQueue
 from typing import Any, TypeVar
 
+from core import platform
 from session.proctree import TOKEN_VARIABLE
 from session.supervisor.spec import EngineSpec
 
-_PR_SET_PDEATHSIG = 1
+STOP_FILE_VARIABLE = "TRADEDAY_STOP_FILE"
 
 _T = TypeVar("_T")
-
-
-def _linux_prctl() -> Callable[..., int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        prctl = libc.prctl
-    except (OSError, AttributeError):
-        return None
-    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-    prctl.restype = ctypes.c_int
-    return prctl
-
-
-_PRCTL = _linux_prctl()
-
-
-def _child_setup(stop_signal: int, parent_death_signal: int | None) -> Callable[[], None]:
-    """The preexec function: runs in the forked child, before exec. Keep it minimal.
-
-    * Default dispositions for the stop and death signals: ignored signals stay ignored
-      across exec (a tradeday started with `cmd &` from a script ignores SIGINT), and the
-      engine must die or handle them itself.
-    * PR_SET_PDEATHSIG, then getppid(): if tradeday died between fork and prctl, the
-      signal will never come, so deliver it ourselves.
-    """
-    parent_pid = os.getpid()
-    signals = {stop_signal} | ({parent_death_signal} if parent_death_signal else set())
-    prctl = _PRCTL if parent_death_signal else None
-
-    def setup() -> None:
-        for sig in signals:
-            signal.signal(sig, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
-        if prctl is not None and parent_death_signal:
-            if prctl(_PR_SET_PDEATHSIG, parent_death_signal, 0, 0, 0) != 0:
-                raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-            if os.getppid() != parent_pid:
-                os.kill(os.getpid(), parent_death_signal)
-                os._exit(128 + parent_death_signal)
-
-    return setup
 
 
 class Spawner(threading.Thread):
@@ -96,34 +57,53 @@ class Spawner(threading.Thread):
         self._queue.put(None)
 
 
+
+
 def instance_token(name: str, number: int) -> str:
     """TRADEDAY_ENGINE_INSTANCE of one start: finds its processes even after setsid (proctree)."""
     return f"{name}-{os.getpid()}-{number}-{secrets.token_hex(4)}"
 
 
-def spawn_engine(spawner: Spawner, spec: EngineSpec, *, restarts: int, token: str) -> subprocess.Popen[bytes]:
-    """Fork and exec one start of ``spec`` from the spawner thread.
+def clear_stop_file(path: Path) -> None:
+    """A stop request left from an earlier start must not stop the next one at once. Raises a
+    plain OSError (a failed start, retried with backoff) if it cannot be removed."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise OSError(f"cannot remove the stop file {path} of an earlier start: {exc.strerror or exc}") from None
 
-    The engine leads a new session (so its pid is its group and session id), reads
-    /dev/null, writes to two pipes, and gets TRADEDAY_RESTARTS and the instance token on
-    top of its spec's environment. Raises what Popen raises.
+
+def request_stop_file(path: Path) -> bool:
+    """Create the stop file (and its folder): the engine's portable stop request. False if it
+    could not be made (a full or read-only disk): the stop signal and the hard kill remain."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    except OSError:
+        return False
+    return True
+
+
+def spawn_engine(spawner: Spawner, spec: EngineSpec, *, restarts: int, token: str) -> subprocess.Popen[bytes]:
+    """Start one start of ``spec`` from the spawner thread, in a process group of its own.
+
+    The engine reads /dev/null (NUL), writes to two pipes, and gets TRADEDAY_RESTARTS, the
+    instance token and TRADEDAY_STOP_FILE on top of its spec's environment. Raises what
+    Popen raises (and OSError if the stop file of an earlier start cannot be removed).
     """
     env = dict(spec.env)
     env["TRADEDAY_RESTARTS"] = str(restarts)
     env[TOKEN_VARIABLE] = token
-    preexec = _child_setup(spec.stop_signal, spec.parent_death_signal)
+    stop_file = spec.stop_path
+    clear_stop_file(stop_file)
+    env[STOP_FILE_VARIABLE] = str(stop_file)
 
-    def popen() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            spec.argv,
-            cwd=spec.cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            close_fds=True,
-            preexec_fn=preexec,
+    def start() -> subprocess.Popen[bytes]:
+        return platform.start_process(
+            spec.argv, cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, stop_signal=spec.stop_signal, parent_death_signal=spec.parent_death_signal,
         )
 
-    return spawner.call(popen)
+    return spawner.call(start)

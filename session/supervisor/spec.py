@@ -11,6 +11,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from session.streaming import ConsoleMode
+
 RestartPolicy = Literal["never", "on-failure", "always"]
 RESTART_POLICIES: tuple[str, ...] = ("never", "on-failure", "always")
 
@@ -34,6 +36,7 @@ class EnginePolicy:
     start_secs: float
     hang_timeout: float
     stop_timeout: float
+    console: ConsoleMode = True  # which output lines reach the terminal (session/streaming.py)
 
     def changes(self) -> dict[str, Any]:
         """As keyword arguments for EngineSpec(...) and Supervisor.update_policy(...)."""
@@ -68,6 +71,8 @@ class EngineSpec:
     parent_death_signal: int | None = signal.SIGTERM  # Linux only (PR_SET_PDEATHSIG)
     log_max_bytes: int = 0  # rotate log_file at this size (session.log_max_size); 0 = never
     log_backups: int = 5  # rotated files kept: log_file.1 ... log_file.N
+    stop_file: Path | None = None  # TRADEDAY_STOP_FILE; None: beside the heartbeat (else the log), NAME.stop
+    console: ConsoleMode = True  # True: every output line on the console; False: none; "errors": error lines
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name or self.name.strip() != self.name:
@@ -81,6 +86,8 @@ class EngineSpec:
             self.heartbeat_file = Path(self.heartbeat_file)
         if self.restart not in RESTART_POLICIES:
             raise ValueError(f"engine {self.name}: restart must be one of {', '.join(RESTART_POLICIES)}")
+        if not (isinstance(self.console, bool) or self.console == "errors"):
+            raise ValueError(f"engine {self.name}: console must be true, false or errors")
         if self.max_restarts < 0:
             raise ValueError(f"engine {self.name}: max_restarts must not be negative")
         if self.log_max_bytes < 0 or self.log_backups < 0:
@@ -96,6 +103,14 @@ class EngineSpec:
         signal.Signals(self.stop_signal)  # ValueError for an unknown signal number
         if self.parent_death_signal is not None:
             signal.Signals(self.parent_death_signal)
+
+    @property
+    def stop_path(self) -> Path:
+        """The file tradeday creates to ask this engine to stop (TRADEDAY_STOP_FILE)."""
+        if self.stop_file is not None:
+            return Path(self.stop_file)
+        beside = self.heartbeat_file if self.heartbeat_file is not None else self.log_file
+        return beside.with_name(f"{self.name}.stop")
 
     def backoff_delay(self, restarts_so_far: int, rng: random.Random | None = None) -> float:
         """Delay before restart number ``restarts_so_far + 1``: initial * factor^n, capped, +/- jitter."""

@@ -2,8 +2,9 @@
 
 The states are supervisord's (STOPPED, STARTING, RUNNING, BACKOFF, STOPPING, EXITED,
 FATAL); the rules are documented for engine authors in docs/ENGINE.md. Unlike supervisord,
-a Supervisor lives for one session, so EXITED and FATAL are final: nothing starts an
-engine again within the session.
+a Supervisor lives for one session, so EXITED and FATAL are final for the supervisor itself:
+only an operator's ``tradeday engine start|restart`` (session/supervisor/control.py) starts
+such an engine again within the session.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from enum import Enum
 class EngineState(str, Enum):
     """supervisord's process states."""
 
-    STOPPED = "STOPPED"    # not started yet, or stopped on request (the close, Ctrl+C)
+    STOPPED = "STOPPED"    # not started yet, or stopped on request (the close, Ctrl+C, the operator, the loss limit)
     STARTING = "STARTING"  # spawned, not yet alive for start_secs
     RUNNING = "RUNNING"
     BACKOFF = "BACKOFF"    # exited; waiting to be restarted
@@ -38,13 +39,14 @@ TRANSITIONS: dict[EngineState, frozenset[EngineState]] = {
     # restart later, finished, or never again.
     _S.STARTING: frozenset({_S.RUNNING, _S.STOPPING, _S.BACKOFF, _S.EXITED, _S.FATAL}),
     _S.RUNNING: frozenset({_S.STOPPING, _S.BACKOFF, _S.EXITED, _S.FATAL}),
-    # The delay is over (started again, or it cannot start), or the session stops meanwhile.
+    # The delay is over (started again, or it cannot start), or the session (or the operator)
+    # stops it meanwhile.
     _S.BACKOFF: frozenset({_S.STARTING, _S.STOPPED, _S.FATAL}),
     # Stopped on request; or stopped by the hang watchdog, then decided like any exit.
     _S.STOPPING: frozenset({_S.STOPPED, _S.BACKOFF, _S.EXITED, _S.FATAL}),
-    # Final within the session.
-    _S.EXITED: frozenset(),
-    _S.FATAL: frozenset(),
+    # Final within the session, unless the operator starts the engine again.
+    _S.EXITED: frozenset({_S.STARTING}),
+    _S.FATAL: frozenset({_S.STARTING}),
 }
 
 

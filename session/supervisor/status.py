@@ -34,6 +34,13 @@ class EngineStatus:
     runtime_s: float  # all starts of the session together
     fatal_reason: str | None  # why FATAL
     failure: str | None = None  # why this engine makes the run fail (exit 4); None if it does not
+    reason: str | None = None  # why it is STOPPED: "stopped by operator", "loss limit", the close...
+
+    def heartbeat_text(self) -> str:
+        """``demo=RUNNING pid=123 up=60s restarts=0 rss=41MB cpu=3% lines=120``: its part of tradeday's heartbeat."""
+        rss = f"{self.rss_bytes / 1024**2:.0f}MB" if self.rss_bytes else "-"
+        return (f"{self.name}={self.state} pid={self.pid or '-'} up={int(self.uptime_s or 0)}s "
+                f"restarts={self.restarts} rss={rss} cpu={self.cpu_percent or 0:.0f}% lines={self.lines_since_heartbeat}")
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -77,6 +84,7 @@ def engine_status(engine: EngineRecord, *, measure: bool = False) -> EngineStatu
         runtime_s=engine.runtime_done + uptime,
         fatal_reason=engine.fatal_reason,
         failure=engine.failure,
+        reason=engine.reason,
     )
 
 

@@ -35,7 +35,9 @@ from datetime import UTC, datetime, tzinfo
 from types import TracebackType
 from typing import Any, BinaryIO
 
+from core import platform
 from session.streaming import ConsoleWriter, EngineLog, PipeReader, TimestampFormatter
+from session.supervisor.control import OperatorControl
 from session.supervisor.runs import EngineRecord, EngineRun
 from session.supervisor.spawn import Spawner, instance_token, spawn_engine
 from session.supervisor.spec import POLICY_FIELDS, EngineSpec
@@ -55,7 +57,7 @@ OnLine = Callable[[str, bytes], bool]
 OnEvent = Callable[[str, str, dict[str, Any]], None]
 
 
-class Supervisor:
+class Supervisor(OperatorControl):
     """Supervise a fixed set of engines for one session. Start once; stop once.
 
     ``on_line(engine, line)`` runs on reader threads for each output line (without newline)
@@ -78,8 +80,6 @@ class Supervisor:
         on_line_prefix: bytes | None = None,
         timezone: tzinfo | None = None,  # noqa: A002 - log timestamps and status datetimes; None = local
     ) -> None:
-        if os.name != "posix":
-            raise RuntimeError("engine supervision needs a POSIX system (Linux or macOS); on Windows use WSL")
         names = [s.name for s in specs]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -106,6 +106,7 @@ class Supervisor:
         self._stopping = False
         self._closed = False
         self._rng = random.Random()
+        self._init_control()  # operator requests (session/supervisor/control.py)
 
     # ------------------------------------------------------------------ public API
 
@@ -157,21 +158,25 @@ class Supervisor:
             # An engine exit sets _wakeup; stop_requested is polled every step.
             self._wakeup.wait(max(0.001, wait))
 
-    def stop_all(self, *, kill_now: threading.Event | None = None) -> None:
+    def stop_all(self, *, kill_now: threading.Event | None = None, reason: str | None = None) -> None:
         """Stop every engine in parallel: stop_signal to its group and tree, stop_timeout, SIGKILL.
 
         ``kill_now`` set (now or while waiting) skips the grace period. Returns when every
         engine's processes are gone and its output is read; then the Supervisor is closed.
+        ``reason`` ("loss limit", the close) is recorded on each engine it stops.
         """
         with self._lock:
             if self._closed:
                 return
             self._stopping = True
+            self._fail_pending_controls("the session is stopping")
             if kill_now is not None and kill_now.is_set():
                 self._kill_now.set()
             if self._started:
                 self._tick()  # act on exits that already happened, as exits
             for engine in self._engines.values():
+                if reason is not None and engine.state not in FINISHED_STATES:
+                    engine.reason = reason
                 self._begin_stop(engine)
         self._deliver_callbacks()
         pending = self._runs_to_finish()
@@ -217,6 +222,8 @@ class Supervisor:
                 return
             engine.spec = replace(engine.spec, **changes)
             self._specs = [engine.spec if s.name == name else s for s in self._specs]
+            for reader in engine.run.readers if engine.run is not None else ():
+                reader.console_mode = engine.spec.console  # takes effect with the next chunk
         self._wakeup.set()
 
     def any_failed(self) -> bool:
@@ -241,6 +248,7 @@ class Supervisor:
         """Act on exits, start timers, the hang watchdog and due restarts. Returns seconds to sleep."""
         wait = _LOOP_STEP_SECONDS
         with self._lock:
+            self._apply_controls()
             now = time.monotonic()
             for engine in self._engines.values():
                 run = engine.run
@@ -267,14 +275,18 @@ class Supervisor:
 
     def _all_finished(self) -> bool:
         with self._lock:
-            return all(engine.state in FINISHED_STATES for engine in self._engines.values())
+            # An engine the operator stopped may be started again: the session goes on.
+            return all(engine.state in FINISHED_STATES and engine.held is None for engine in self._engines.values())
 
-    def _spawn(self, engine: EngineRecord) -> None:
-        """Start the engine (state STOPPED/BACKOFF -> STARTING, or FATAL if it cannot start)."""
+    def _spawn(self, engine: EngineRecord, *, operator: bool = False) -> None:
+        """Start the engine (state STOPPED/BACKOFF -> STARTING, or FATAL if it cannot start).
+
+        ``operator``: an operator's start (tradeday engine start|restart), which does not count
+        as a restart against max_restarts."""
         spec = engine.spec
-        is_restart = engine.starts > 0
+        is_restart = engine.starts > 0 and not operator
         number = engine.starts + 1
-        restarts = engine.restarts + 1 if is_restart else 0
+        restarts = engine.restarts + 1 if is_restart else engine.restarts
         token = instance_token(spec.name, number)
         assert self._spawner is not None
         try:
@@ -337,6 +349,7 @@ class Supervisor:
                 counters=engine.counters,
                 on_line=self._on_line,
                 on_line_prefix=self._on_line_prefix,
+                console_mode=engine.spec.console,
             )
             run.readers.append(reader)
             reader.start()
@@ -507,8 +520,8 @@ class Supervisor:
         if state in (EngineState.STARTING, EngineState.RUNNING, EngineState.STOPPING) and run is not None:
             self._logger.info("stopping engine %s (pid %s)", engine.spec.name, run.pid)
             engine.log.note(
-                f"stopping: {signal.Signals(engine.spec.stop_signal).name} to pid {run.pid} and its processes, "
-                f"SIGKILL after {engine.spec.stop_timeout:g}s"
+                f"stopping: stop file, {signal.Signals(engine.spec.stop_signal).name} to pid {run.pid} and its "
+                f"processes, {platform.KILL_NAME} after {engine.spec.stop_timeout:g}s"
             )
             self._set_state(engine, EngineState.STOPPING)
             self._claim_and_stop(engine, run, "stop")
@@ -530,7 +543,7 @@ class Supervisor:
         engine.exit_code = code
         engine.stopped_at = run.exit_wall
         killed = bool(run.stop_result and run.stop_result.killed)
-        clean_codes = {0, -spec.stop_signal, 128 + spec.stop_signal}
+        clean_codes = platform.clean_stop_codes(spec.stop_signal)
         if killed:
             engine.failure = f"did not stop within {spec.stop_timeout:g}s of {signal.Signals(spec.stop_signal).name}; killed"
             self._event(engine, "killed", {"pid": run.pid, "pids": run.stop_result.killed if run.stop_result else []})

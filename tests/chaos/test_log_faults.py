@@ -185,7 +185,10 @@ def test_a_line_longer_than_the_cap_gets_a_file_of_its_own(tmp_path: Path) -> No
 class _BrokenLog(EngineLog):
     """A log whose writes raise what no real file raises (a bug): the reader's last line of defence."""
 
-    def write_lines(self, complete: bytes, now: float | None = None) -> None:
+    def write_lines(self, complete: bytes, now: float | None = None) -> int:
+        raise RuntimeError("bug in the log")
+
+    def write_chunk(self, head: bytes, data: bytes, end: int, now: float | None = None) -> int:
         raise RuntimeError("bug in the log")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import stat
 import sys
 import threading
@@ -136,8 +137,10 @@ def test_tradeday_log_rotates_and_stays_private(tmp_path: Path) -> None:
             if line.startswith("second line of"):
                 continue  # the second line of a two-line record
             words = line.split()
-            assert words[2] == "INFO" and words[4].startswith("w"), line  # whole: its date, time and level
-            worker, number = int(words[4][1:]), int(words[5][1:])
+            # whole: its ISO-8601 time with offset, its level, its message
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d", words[0]), line
+            assert words[1] == "INFO" and words[3].startswith("w"), line
+            worker, number = int(words[3][1:]), int(words[4][1:])
             assert number > last.get(worker, -1), line  # each thread's records in order
             last[worker] = number
     assert all(n == 299 for n in last.values())  # the newest of every writer is kept

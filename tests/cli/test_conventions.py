@@ -67,6 +67,9 @@ SAMPLE_ARGS: dict[str, list[str]] = {
     "config show": [],
     "config history": [],
     "config diff": ["{cfg}", "{other}"],
+    "engine restart": ["demo", "--date", "2026-11-20"],  # no run in progress: exit 7, after the options
+    "engine start": ["demo", "--date", "2026-11-20"],
+    "engine stop": ["demo", "--date", "2026-11-20"],
     "eod": ["--date", "2026-11-20", "--no-analytics", "--no-backtest"],
     "init": ["{init}", "--market", "nyse", "--broker", "none"],
     "logs": ["--date", "2026-11-20"],

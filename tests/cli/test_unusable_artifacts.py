@@ -66,7 +66,7 @@ def check_every_command(config: Path, cwd: Path, problem_id: str, must_name: lis
         if args == ["config", "validate"]:
             assert "warning: cannot record the config version" in proc.stderr, context
         if expected in (ExitCode.PRECHECK_FAILED, ExitCode.EOD_FAILED):
-            text = proc.stdout + proc.stderr
+            text = " ".join((proc.stdout + proc.stderr).split())  # precheck wraps its lines
             for needle in must_name:
                 assert needle in text, f"{needle!r} missing; {context}"
     proc = run_as(runner, ["precheck", "-c", str(config), "--json", "--only", "filesystem"], cwd)

@@ -368,3 +368,63 @@ def test_times_print_in_the_display_time_zone():
         "2026-11-20T09:30:00.000000-05:00", "2026-11-20T15:59:59.500000-05:00")
     utc = compute_day(fills, currency="USD", tz=UTC)
     assert utc.trades[0]["entry_time"] == "2026-11-20T14:30:00.000000+00:00"
+
+
+# ---------------------------------------------------------------- carry across many days
+
+
+@st.composite
+def many_days(draw):
+    """2-6 days of fills (never flattened at the close: positions are held overnight)."""
+    count = draw(st.integers(min_value=2, max_value=6))
+    out = []
+    for k in range(count):
+        day = draw(days(flat=False))
+        out.append([Fill(f.time + timedelta(days=k), f.strategy, f.symbol, f.side, f.quantity, f.price, f.fees)
+                    for f in day])
+    return out
+
+
+def _via_report(result):
+    """The next day's opening positions the way `tradeday eod` read them before the side file."""
+    return opening_positions_from_report({"open_positions": result.open_positions_json()})
+
+
+def _via_side_file(result):
+    """... and through the side file's columns (session/eod/store.py), as bytes on disk."""
+    import orjson
+
+    from reports.pnl.lots import book_columns, book_from_columns
+
+    return book_from_columns(orjson.loads(orjson.dumps(book_columns(result.open_book))))
+
+
+def _document(r):
+    return (r.summary, r.strategies, r.symbols, r.trades, r.open_positions_json(), r.equity_curve)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(many_days())
+def test_carry_across_many_days_matches_a_lot_by_lot_fifo(day_fills):
+    """Day after day with positions held overnight: every fill's realized PnL and the open lots
+    after each close are a plain FIFO's over all the fills so far; the carry handed on in
+    memory, through the report's open_positions and through the side file opens the next day
+    identically; the open_positions JSON is OpenPosition.to_dict's."""
+    everything: list[Fill] = []
+    opening = {"memory": (), "report": (), "side": ()}
+    for fills in day_fills:
+        results = {how: compute_day(fills, currency="INR", opening_positions=o) for how, o in opening.items()}
+        r = results["memory"]
+        assert _document(results["report"]) == _document(r) == _document(results["side"])
+        assert r.open_positions_json() == [p.to_dict(price_places=r.price_places) for p in r.open_positions]
+        before = len(everything)
+        everything += fills
+        gross, _, open_lots = reference_fifo(everything)
+        assert [Fraction(g) for g in r.exact.fill_realized] == gross[before:]
+        assert r.exact.fees == sum((f.fees for f in fills), D(0))
+        assert {(p.strategy, p.symbol): [(Fraction(lot.quantity), Fraction(lot.price)) for lot in p.lots]
+                for p in r.open_positions} == open_lots
+        opening = {"memory": r.open_book, "report": _via_report(r), "side": _via_side_file(r)}
+    whole = compute_day(everything, currency="INR")
+    assert [(p.strategy, p.symbol, p.quantity) for p in r.open_positions] == \
+        [(p.strategy, p.symbol, p.quantity) for p in whole.open_positions]

@@ -74,7 +74,7 @@ def test_write_daily_report_markdown_chart_and_html(tmp_path):
     md = paths["markdown"].read_text()
     assert md.startswith("# Daily Report — 2026-11-20\n")
     for line in ("- **Mode:** paper", "- **Config:** `configs/tradeday.yaml` (sha256 `9f9f9f9f9f9f`)",
-                 "- **Generated:** 2026-11-20T16:05:00+05:30", "| Realized PnL | **+186.06 INR** |",
+                 "- **Generated:** 2026-11-20 16:05:00 +05:30", "| Realized PnL | **+186.06 INR** |",
                  "| Win Rate | 33.3% |", "| Biggest Winner | +195.97 INR (meanrev, SBIN) |",
                  "| Biggest Loser | -5.89 INR (momentum, INFY) |", "![Cumulative realized PnL through the day](2026-11-20.png)",
                  "| meanrev | 2 | 50.0% | +195.97 INR | 36.03 INR | 12.03 INR | — |",

@@ -36,7 +36,7 @@ time.sleep(0.2)
 
 
 def guard_config(tmp_path: Path, port: int, hook_url: str, *, mode: str = "paper", silence: Sequence[str] = (),
-                 disable: Sequence[str] = (), timeout: str = "3s") -> tuple[Path, Path]:
+                 disable: Sequence[str] = (), timeout: str = "20s") -> tuple[Path, Path]:
     """A config whose only engine writes ``marker`` when it starts; (config, marker)."""
     script = tmp_path / "marker_engine.py"
     script.write_text(MARKER_ENGINE)

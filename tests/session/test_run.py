@@ -94,7 +94,7 @@ def test_start_now_duration_runs_whole_session(tmp_path: Path, cli_home: Path) -
     proc = run_tradeday(["run", "-c", str(cfg), "--start-now", "--duration", "2s"], cwd=cli_home)
     elapsed = time.monotonic() - t0
     assert proc.returncode == 0, proc.stderr
-    assert elapsed < 15
+    assert elapsed < 45  # a 2 s session, then the end of day (generous: a busy machine)
     day = market_today()
     state = state_of(tmp_path, day)
     assert state["phase"] == "DONE" and state["exit_code"] == 0
@@ -127,9 +127,9 @@ def test_crash_loop_gives_up_and_exits_4(tmp_path: Path, cli_home: Path) -> None
               f' max_restarts: 2, backoff: {{initial: 0.1s, factor: 2, jitter: 0}}}}')
     cfg = write_config(tmp_path, config_text(engine))
     t0 = time.monotonic()
-    proc = run_tradeday(["run", "-c", str(cfg), "--start-now", "--duration", "20s"], cwd=cli_home)
+    proc = run_tradeday(["run", "-c", str(cfg), "--start-now", "--duration", "120s"], cwd=cli_home, timeout=150)
     assert proc.returncode == 4, proc.stderr
-    assert time.monotonic() - t0 < 15  # every engine finished: the session moved on at once
+    assert time.monotonic() - t0 < 60  # every engine finished: the session moved on at once, not at 120 s
     eng = state_of(tmp_path)["engines"][0]
     assert eng["state"] == "FATAL" and eng["restarts"] == 2
     assert proc.stdout.count("crash restarts=") == 3
@@ -402,8 +402,8 @@ def test_hanging_notification_channel_does_not_delay_supervision(tmp_path: Path,
     state = state_of(tmp_path)
     stamps = {h["phase"]: datetime.fromisoformat(h["at"]) for h in state["history"]}
     # the session lasted its 2 s: the hanging channel neither delayed the start nor the stop
-    assert abs((stamps["STOPPING"] - stamps["TRADING"]).total_seconds() - 2.0) < 0.6
-    assert elapsed < 2 + 1 + 8  # + flush_timeout + process start-up and engine stop
+    assert abs((stamps["STOPPING"] - stamps["TRADING"]).total_seconds() - 2.0) < 2.0  # not the 30 s hang
+    assert elapsed < 25  # 2 s + the 1 s flush_timeout + start-up and stop, well short of the 30 s hang
     outbox = tmp_path / "artifacts" / "notifications" / "outbox.jsonl"
     assert wait_for(outbox.exists, timeout=1)  # undelivered messages are kept, not lost
 

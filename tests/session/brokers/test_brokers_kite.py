@@ -380,7 +380,7 @@ def test_probe_hanging_server_returns_within_the_timeout(kite: FakeKiteServer) -
     elapsed = time.monotonic() - started
     assert result.status == "network"
     assert result.message == f"no answer from Kite at 127.0.0.1:{kite.port} within 1s"
-    assert TIMEOUT * 0.9 <= elapsed < TIMEOUT + 1.0
+    assert TIMEOUT * 0.9 <= elapsed < TIMEOUT + 5.0  # the server hangs forever: bounded, on a busy machine too
 
 
 def test_fake_kite_stops_promptly_while_a_request_hangs() -> None:

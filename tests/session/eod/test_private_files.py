@@ -91,5 +91,5 @@ def test_the_python_api_writes_private_reports_and_journals_whatever_the_umask(t
     assert result.exit_code == 0, result.steps
     found = modes(tmp_path / "out")
     assert set(found) == {"journal", f"journal/{DAY}.csv", "reports", "reports/daily",
-                          *(f"reports/daily/{DAY}{s}" for s in (".json", ".md", ".html", ".png"))}
+                          *(f"reports/daily/{DAY}{s}" for s in (".json", ".md", ".html", ".png", ".meta"))}
     assert {p: m for p, m in found.items() if m != ("0o700" if "." not in p else "0o600")} == {}

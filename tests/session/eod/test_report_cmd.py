@@ -56,7 +56,7 @@ def test_range_regenerates_in_order_keeps_the_run_records_and_carries(tmp_path: 
     out = json.loads(proc.stdout)
     assert out["exit_code"] == 0 and out["imported"] == [] and out["periods"] == []
     assert [r["date"] for r in out["reports"]] == ["2026-11-20", "2026-11-23"]
-    assert set(out["reports"][0]["report"]) == {"json", "md"}
+    assert set(out["reports"][0]["report"]) == {"json", "md", "html"}  # HTML is on by default
     assert marker.read_text() == "2026-11-20\n"  # hooks are not re-run by a regeneration
 
     friday = report_json(tmp_path, DAY)

@@ -20,7 +20,7 @@ from tests.conftest import run_tradeday, write_config
 from tests.session.eod.test_eod import HEADER, JOURNAL
 
 DAY = date(2026, 11, 20)
-SET = (".json", ".md", ".html", ".png")
+SET = (".json", ".md", ".html", ".png", ".meta")  # .meta: the side file (session/eod/store.py)
 PAGE = 4096
 # More fills than JOURNAL: the new set is larger than the old one in every file.
 BIGGER = HEADER + "".join(
@@ -114,7 +114,7 @@ def test_a_full_disk_keeps_the_whole_old_set_and_names_the_file_and_errno(tmp_pa
         assert proc.returncode == 5, (free_pages, proc.stdout, proc.stderr)
         assert "Traceback" not in proc.stderr
         assert "ENOSPC" in proc.stderr, proc.stderr
-        named = re.search(rf"{re.escape(str(small_disk / 'daily'))}/{DAY}\.(json|md|html|png)\b", proc.stderr)
+        named = re.search(rf"{re.escape(str(small_disk / 'daily'))}/{DAY}\.(json|md|html|png|meta)\b", proc.stderr)
         assert named, proc.stderr
         assert the_set(small_disk) == old, f"the old set changed with {free_pages} pages free"
 
@@ -141,7 +141,7 @@ def test_outputs_turned_off_leave_the_set(tmp_path: Path) -> None:
     proc = run_tradeday(["report", "-c", str(config(tmp_path, reports, html=False, chart=False)), DAY.isoformat()],
                         cwd=home, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert sorted(the_set(reports)) == [f"{DAY}.json", f"{DAY}.md"]
+    assert sorted(the_set(reports)) == [f"{DAY}.json", f"{DAY}.md", f"{DAY}.meta"]
     assert ".png" not in (reports / "daily" / f"{DAY}.md").read_text()
 
     # A day without fills has no chart either: an old one must not stay behind.
@@ -150,7 +150,7 @@ def test_outputs_turned_off_leave_the_set(tmp_path: Path) -> None:
     journal.write_text(HEADER)
     proc = run_tradeday(["report", "-c", str(config(tmp_path, reports)), DAY.isoformat()], cwd=home, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert sorted(the_set(reports)) == [f"{DAY}.html", f"{DAY}.json", f"{DAY}.md"]
+    assert sorted(the_set(reports)) == [f"{DAY}.html", f"{DAY}.json", f"{DAY}.md", f"{DAY}.meta"]
 
 
 def test_an_import_onto_a_full_disk_exits_5_and_keeps_the_old_journal(tmp_path: Path, small_disk: Path) -> None:

@@ -210,7 +210,7 @@ def test_rate_limit_holds_back_messages_beyond_the_limit(hubs: Hubs, server: Htt
     assert len(server.requests) == 3
     start = time.monotonic()
     hub.close(flush_timeout=0.3)
-    assert time.monotonic() - start < 1.5
+    assert time.monotonic() - start < 0.3 + 3.0  # gives up at flush_timeout (generous: a busy machine)
     left = hubs.outbox()
     assert [e["message"]["title"] for e in left] == ["fill 3", "fill 4"]
     assert "rate limit" in left[0]["error"]
@@ -224,11 +224,11 @@ def test_emit_never_blocks_even_with_a_hanging_channel(hubs: Hubs) -> None:
             level = "critical" if i % 200 == 0 else "info"
             hub.emit("message", level, f"message {i}", "")
         emit_time = time.monotonic() - start
-        assert emit_time < 2.0, f"10k emits took {emit_time:.2f}s"
+        assert emit_time < 10.0, f"10k emits took {emit_time:.2f}s"  # blocking ones would take 2,000 s
         assert hub.stats.dropped >= 10_000 - 100 - 2
         start = time.monotonic()
         hub.close(flush_timeout=0.5)
-        assert time.monotonic() - start < 1.5
+        assert time.monotonic() - start < 0.5 + 3.0  # gives up at flush_timeout (generous: a busy machine)
     kept = hubs.outbox()
     assert 100 <= len(kept) <= 102
     # Lower levels were dropped first: every CRITICAL survived.
@@ -244,7 +244,7 @@ def test_close_flushes_pending_messages_within_flush_timeout(hubs: Hubs) -> None
         hub.close(flush_timeout=5)
         took = time.monotonic() - start
         assert len(slow.requests) == 3 and hub.stats.sent == 3
-        assert took < 2.0
+        assert took < 4.0  # returned once all were sent, not at the 5 s flush_timeout
     assert hubs.outbox() == []
 
 

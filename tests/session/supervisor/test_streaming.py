@@ -9,8 +9,11 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+
+import pytest
 
 from session.streaming import (
     MAX_LINE_BYTES,
@@ -18,6 +21,7 @@ from session.streaming import (
     EngineLog,
     OutputCounters,
     PipeReader,
+    ThreadSource,
     TimestampFormatter,
 )
 from session.supervisor import EngineSpec, Supervisor
@@ -127,8 +131,9 @@ def test_a_1_mb_line_without_newline_is_split_at_64_kib(tmp_path: Path) -> None:
     assert b"".join(pieces) == b"0123456789" * (size // 10)
 
 
-def _pump(chunks: list[bytes], **reader_kwargs) -> tuple[list[bytes], bytes, OutputCounters]:
-    """Feed chunks through a real pipe into a PipeReader; return log lines, console, counters."""
+def _pump(chunks: list[bytes], threaded: bool = False, **reader_kwargs) -> tuple[list[bytes], bytes, OutputCounters]:
+    """Feed chunks through a real pipe into a PipeReader (its descriptor polled, or read by a
+    ThreadSource with ``threaded``); return log lines, console, counters."""
     tmp = Path(os.environ.get("TMPDIR", "/tmp"))
     read_fd, write_fd = os.pipe()
     log_path = tmp / f"reader-{os.getpid()}-{threading.get_ident()}.log"
@@ -136,10 +141,17 @@ def _pump(chunks: list[bytes], **reader_kwargs) -> tuple[list[bytes], bytes, Out
     log = EngineLog(log_path, TimestampFormatter(UTC))
     console_buffer = io.BytesIO()
     counters = OutputCounters()
-    reader = PipeReader(read_fd, engine="e", log=log, console=ConsoleWriter(console_buffer), counters=counters, **reader_kwargs)
+    source = ThreadSource(read_fd) if threaded else read_fd
+    reader = PipeReader(source, engine="e", log=log, console=ConsoleWriter(console_buffer), counters=counters, **reader_kwargs)
     reader.start()
+    written = 0
     for chunk in chunks:
         os.write(write_fd, chunk)
+        written += len(chunk)
+        # One read per chunk: wait until the reader has taken it (so the pieces stay apart).
+        deadline = time.monotonic() + 10
+        while reader.bytes_read < written and time.monotonic() < deadline:
+            time.sleep(0.001)
     os.close(write_fd)
     reader.join(5)
     assert not reader.is_alive()
@@ -149,16 +161,18 @@ def _pump(chunks: list[bytes], **reader_kwargs) -> tuple[list[bytes], bytes, Out
     return lines, console_buffer.getvalue(), counters
 
 
-def test_line_limits_are_exact() -> None:
+@pytest.mark.parametrize("threaded", [False, True], ids=["poll", "thread"])
+def test_line_limits_are_exact(threaded: bool) -> None:
     exact = b"a" * MAX_LINE_BYTES
-    lines, _, counters = _pump([exact + b"\n", b"b" * (MAX_LINE_BYTES + 1) + b"\n", b"tail without newline"])
+    lines, _, counters = _pump([exact + b"\n", b"b" * (MAX_LINE_BYTES + 1) + b"\n", b"tail without newline"], threaded)
     # A line of exactly the limit stays whole; one byte more is split; EOF flushes the tail.
     assert lines == [exact, b"b" * MAX_LINE_BYTES, b"b", b"tail without newline"]
     assert counters.lines_total == 4
 
 
-def test_lines_split_across_reads_are_joined() -> None:
-    lines, console, _ = _pump([b"hel", b"lo\nwor", b"ld\n\n", b"x\n"])
+@pytest.mark.parametrize("threaded", [False, True], ids=["poll", "thread"])
+def test_lines_split_across_reads_are_joined(threaded: bool) -> None:
+    lines, console, _ = _pump([b"hel", b"lo\nwor", b"ld\n\n", b"x\n"], threaded)
     assert lines == [b"hello", b"world", b"", b"x"]
     assert console == b"[e] hello\n[e] world\n[e] \n[e] x\n"
 
@@ -194,3 +208,48 @@ def test_a_broken_console_disables_echo_but_not_logging() -> None:
         stream.close()
     except OSError:
         pass
+
+
+def test_console_errors_shows_error_lines_and_whole_tracebacks_across_reads() -> None:
+    # Written in pieces (a traceback split mid-line), read however the pipe delivers them.
+    chunks = [b"ok\nTraceback (most recent call last):\n  File", b' "a.py", line 1, in f\n    x()\n',
+              b"KeyError: 'x'\nafter\nERRORS: 0 TERRORS 0\nFATAL_ERROR x\n[CRITICAL] y\nlower error z\n"]
+    lines, console, counters = _pump(chunks, console_mode="errors")
+    assert lines == b"".join(chunks).splitlines()  # the log keeps every line
+    assert console.splitlines() == [
+        b"[e] Traceback (most recent call last):", b'[e]   File "a.py", line 1, in f', b"[e]     x()",
+        b"[e] KeyError: 'x'", b"[e] FATAL_ERROR x", b"[e] [CRITICAL] y",
+    ]
+    assert counters.lines_total == 10 and counters.last_line == "lower error z"
+
+
+def test_console_false_shows_nothing_and_counts_everything() -> None:
+    lines, console, counters = _pump([b"a\nERROR b\n", b"c"], console_mode=False)
+    assert lines == [b"a", b"ERROR b", b"c"] and console == b""
+    assert counters.lines_total == 3 and counters.last_line == "c"
+
+
+def test_a_protocol_prefix_or_a_character_split_across_reads_is_whole() -> None:
+    """The partial line from one read and the next read are handled without being joined
+    first: a prefix or a UTF-8 character cut by the read boundary must still be seen whole."""
+    seen: list[bytes] = []
+
+    def consume(name: str, line: bytes) -> bool:
+        seen.append(line)
+        return True
+
+    lines, console, counters = _pump([b"x\n@trad", b'eday {"a":1}\ncaf\xc3', b"\xa9 ok\n"],
+                                     on_line=consume, on_line_prefix=b"@tradeday ")
+    assert seen == [b'@tradeday {"a":1}']
+    assert lines == [b"x", "café ok".encode()]
+    assert console == "[e] x\n[e] café ok\n".encode()
+    assert counters.lines_total == 3 and counters.last_line == "café ok"
+
+
+def test_console_copy_of_output_that_is_not_utf8() -> None:
+    from session.streaming import console_safe
+
+    assert console_safe("café ✓".encode()) == "café ✓".encode()  # UTF-8 as it is
+    assert console_safe(b"caf\xe9", fallback=None) == "caf\ufffd".encode()  # POSIX: replaced
+    # Windows: an engine writes to its pipe in the ANSI code page; the console shows the text
+    assert console_safe(b"caf\xe9 \x80", fallback="cp1252") == "café €".encode()

@@ -169,7 +169,7 @@ def test_crash_loop_backs_off_then_gives_up(tmp_path: Path) -> None:
     for (t_exit, *_), (t_restart, *_), delay in zip(exits[:3], restarts, [0.1, 0.2, 0.4], strict=True):
         assert t_restart - t_exit < delay + 2.0
     assert [e[2] for e in rec.events[-3:]] == ["exited", "gave_up", "fatal"]
-    assert elapsed < 5
+    assert elapsed < 30  # no restart loop beyond max_restarts (generous: a busy machine)
 
 
 def test_exit_78_is_fatal_without_restart(tmp_path: Path) -> None:
@@ -311,7 +311,7 @@ def test_engine_ignoring_sigterm_is_killed_after_stop_timeout(tmp_path: Path) ->
     began = time.monotonic()
     sup.stop_all()
     took = time.monotonic() - began
-    assert 0.5 <= took < 2.0
+    assert 0.5 <= took < 10  # killed after stop_timeout (0.5 s), not left running
     [status] = sup.snapshot()
     assert status.state is EngineState.STOPPED and status.exit_code == -signal.SIGKILL
     assert gone(before.pid)
@@ -598,13 +598,14 @@ def test_one_list_of_reloadable_fields_maps_the_config(tmp_path: Path) -> None:
     assert POLICY_FIELDS <= {f.name for f in dataclass_fields(EngineSpec)}
     entry = EngineConfig(name="e", command=["x"], restart="always", max_restarts=7,
                          backoff={"initial": "2s", "factor": 3, "max": "1m", "jitter": 0.2},
-                         no_restart_exit_codes=[78, 3], start_secs="4s", hang_timeout="9s", stop_timeout="6s")
+                         no_restart_exit_codes=[78, 3], start_secs="4s", hang_timeout="9s", stop_timeout="6s",
+                         console="errors")
     policy = engine_policy(entry)
     assert set(policy.changes()) == POLICY_FIELDS
     assert policy.changes() == {
         "restart": "always", "max_restarts": 7, "backoff_initial": 2.0, "backoff_factor": 3.0, "backoff_max": 60.0,
         "backoff_jitter": 0.2, "no_restart_exit_codes": (78, 3), "start_secs": 4.0, "hang_timeout": 9.0,
-        "stop_timeout": 6.0,
+        "stop_timeout": 6.0, "console": "errors",
     }
     spec = make_spec(tmp_path, "e", ["x"], **policy.changes())
     sup = Supervisor([spec], console=io.BytesIO())
@@ -613,15 +614,16 @@ def test_one_list_of_reloadable_fields_maps_the_config(tmp_path: Path) -> None:
 
 def test_transitions_are_checked_against_the_table() -> None:
     assert set(TRANSITIONS) == set(EngineState)
-    # Within a session EXITED and FATAL are final; STOPPED is left only by a first start.
-    assert TRANSITIONS[EngineState.EXITED] == TRANSITIONS[EngineState.FATAL] == frozenset()
+    # Within a session EXITED and FATAL are final but for an operator's start (tradeday engine
+    # start); STOPPED is left only by a start.
+    assert TRANSITIONS[EngineState.EXITED] == TRANSITIONS[EngineState.FATAL] == {EngineState.STARTING}
     assert TRANSITIONS[EngineState.STOPPED] == {EngineState.STARTING, EngineState.BACKOFF, EngineState.FATAL}
     check_transition("x", EngineState.STARTING, EngineState.RUNNING)
     check_transition("x", EngineState.RUNNING, EngineState.RUNNING)  # no change is always fine
     with pytest.raises(IllegalTransition, match="engine x: RUNNING -> STARTING"):
         check_transition("x", EngineState.RUNNING, EngineState.STARTING)
     with pytest.raises(IllegalTransition):
-        check_transition("x", EngineState.EXITED, EngineState.STARTING)
+        check_transition("x", EngineState.EXITED, EngineState.RUNNING)
 
 
 def test_spec_validation(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""The Python API (the tradeday package), used as its documentation shows."""

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import EodError
 from reports.fileset import ReportWriteError, write_file_set  # noqa: F401  (ReportWriteError: re-exported)
-from reports.jinja_env import environment_class
+from reports.jinja_env import bytecode_cache, environment_class
 from reports.journal.scaled import EXACT, localcontext_of
 from reports.markdown_text import escape_markdown, finalize, md_code, md_filter
 from reports.moments import format_when, zone_of  # market time, to the second
@@ -327,7 +327,7 @@ def _new_environment(templates_dir: str | os.PathLike[str] | None, *, html: bool
     loaders.append(jinja2.PackageLoader("templates", ""))
     options: dict[str, Any] = {"autoescape": True} if html else {"autoescape": False, "finalize": finalize}
     env = environment_class()(
-        loader=jinja2.ChoiceLoader(loaders),
+        loader=jinja2.ChoiceLoader(loaders), bytecode_cache=bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -38,12 +38,22 @@ def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput") or "TRADEDAY_TEST_CACHE" in os.environ:
         return
     cache = tempfile.mkdtemp(prefix="tradeday-test-cache-")
+    os.chmod(cache, 0o711)  # tests running tradeday as another user reach their own folder in it
     os.environ["TRADEDAY_TEST_CACHE"] = os.environ["XDG_CACHE_HOME"] = cache
     # Hundreds of `tradeday` processes start in a run: with PYTHONDONTWRITEBYTECODE set (some
     # shells and CI images do) each would compile every module from source (~130 ms of CPU).
     # Keep bytecode, in the run's own folder rather than in the checkout.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ["PYTHONPYCACHEPREFIX"] = os.path.join(cache, "pycache")
+
+
+def caches_for_user(uid: int) -> dict[str, str]:
+    """The environment that gives ``tradeday`` run as ``uid`` its own bytecode and calendar
+    caches in the run's folder (root's are not readable by it, and not trusted)."""
+    folder = Path(os.environ.get("TRADEDAY_TEST_CACHE") or tempfile.gettempdir()) / f"uid-{uid}"
+    folder.mkdir(exist_ok=True)
+    os.chown(folder, uid, uid)
+    return {"XDG_CACHE_HOME": str(folder), "PYTHONPYCACHEPREFIX": str(folder / "pycache")}
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -30,33 +30,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from core.cachedir import CACHE_ENV as CACHE_ENV  # the tests and docs name it here
+from core.cachedir import cache_dir, trusted
+
 if TYPE_CHECKING:
     from session.calendar.pmc import BaseDay
 
 log = logging.getLogger("tradeday.calendar.cache")
 
-CACHE_ENV = "TRADEDAY_CACHE_DIR"
 FOLDER = "sessions"
 # The distributions whose data or code the cached days come from.
 SOURCES = ("pandas_market_calendars", "exchange_calendars", "pandas")
 _CODE = ("pmc.py", "cache.py")  # tradeday's own code that computes and reads the days
 
 _KEY: dict[str, str] | None = None
-
-
-def cache_dir() -> Path | None:
-    """The tradeday cache folder (``$TRADEDAY_CACHE_DIR``, ``$XDG_CACHE_HOME/tradeday`` or
-    ``~/.cache/tradeday``); None when no home folder is known."""
-    explicit = os.environ.get(CACHE_ENV)
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg and os.path.isabs(xdg):  # the XDG spec: a relative value is to be ignored
-        return Path(xdg) / "tradeday"
-    try:
-        return Path.home() / ".cache" / "tradeday"
-    except RuntimeError:  # no HOME and no passwd entry
-        return None
 
 
 def _dist_version(name: str) -> str:
@@ -112,19 +99,10 @@ def horizon_path(folder: Path, calendar: str) -> Path:
     return folder / FOLDER / f"{_safe(calendar)}-horizon.json"
 
 
-def _trusted(stat: os.stat_result) -> bool:
-    """Only a file this user wrote and nobody else can change decides what a day is: the cache
-    folder may be shared ($TRADEDAY_CACHE_DIR), and a forged day would move a whole session."""
-    getuid = getattr(os, "getuid", None)
-    if getuid is None:  # Windows: no owner bits to check; the user's own profile folder
-        return True
-    return stat.st_uid == getuid() and not stat.st_mode & 0o022
-
-
 def _read(path: Path) -> dict[str, Any] | None:
     try:
         with open(path, "rb") as fh:
-            if not _trusted(os.fstat(fh.fileno())):
+            if not trusted(os.fstat(fh.fileno())):
                 log.debug("session cache %s is writable by others or not ours: not used", path)
                 return None
             data = json.loads(fh.read())

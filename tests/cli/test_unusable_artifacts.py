@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from core.exitcodes import ExitCode
-from tests.conftest import FIXTURES, TRADEDAY, run_tradeday, write_config
+from tests.conftest import FIXTURES, TRADEDAY, caches_for_user, run_tradeday, write_config
 
 OTHER_UID = 12345
 JOURNAL = FIXTURES / "journals" / "2026-11-20.csv"  # a day of fills, for `report`
@@ -82,6 +82,7 @@ def run_as(runner: list[str] | None, args: list[str], cwd: Path) -> subprocess.C
         return run_tradeday(args, cwd=cwd, timeout=120)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEDAY_")}
     env["HOME"] = str(cwd)
+    env.update(caches_for_user(OTHER_UID))
     return subprocess.run([*runner, TRADEDAY, *args], capture_output=True, text=True, env=env, cwd=cwd,
                           timeout=120)
 

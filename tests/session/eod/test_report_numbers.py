@@ -74,7 +74,7 @@ def report_and_check(tmp_path: Path, rows: list[tuple[str, str, str, str, str]],
         assert (report.with_suffix(".png")).stat().st_size > 0 and "<html" in report.with_suffix(".html").read_text()
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])  # the CLI path; tests/reports/test_extreme_numbers.py runs many in-process
 @given(st.one_of(journal_rows(mostly_valid=True), journal_rows(mostly_valid=False)))
 def test_report_date_is_exact_or_exits_5_with_file_line_and_field(tmp_path_factory, rows) -> None:
     report_and_check(tmp_path_factory.mktemp("day"), rows)

@@ -12,8 +12,8 @@ any engine starts, whatever ``checks.silence`` and ``checks.disable`` say:
   ordinary precheck results: they fail the run unless silenced.
 - With ``ibkr`` in ``checks.disable`` (or not selected), the guard probes the accounts
   itself, with the same ``broker.ibkr.timeout``. If it cannot read them, that is
-  ``guard.W001`` on paper and ``guard.E001`` live: unverified, like Kite's network
-  trouble, and silenceable like it.
+  ``guard.W001`` on paper and ``guard.E001`` live: unverified, an error in both modes (a
+  "paper" engine could be trading a live account), silenceable to accept an unverified day.
 
 Kite cannot tell: Kite Connect has no paper environment, and its profile
 (``user_id``, ``user_type``, ``broker``, ``exchanges``, ``products``, ``order_types``)
@@ -142,8 +142,9 @@ def _probe_for_the_guard(config: TradedayConfig, mode: str) -> list[CheckResult]
 
 def guard_verdict(mode: str, port: int, probe: IbkrProbeResult) -> list[CheckResult]:
     """The guard's own results for a probe it made: the guard ids it proves, else whether
-    the accounts match (guard.I001) or could not be read (guard.W001 paper, guard.E001 live)."""
-    from session.checks.results import error, info, warning
+    the accounts match (guard.I001) or could not be read (guard.W001 paper, guard.E001 live: both
+    errors, silenceable)."""
+    from session.checks.results import error, info
 
     if probe.ok:
         proven = [r for r in ibkr_findings(mode, port, probe.accounts) if r.id in GUARD_IDS]
@@ -154,8 +155,9 @@ def guard_verdict(mode: str, port: int, probe: IbkrProbeResult) -> list[CheckRes
         why = f"no managed accounts reported on port {port}"
     else:
         why = probe.message
-    unverified = warning if mode == "paper" else error
+    # Unverified fails the run in both modes: a "paper" engine connected to a TWS that is logged
+    # in to a live account would trade it. guard.W001 keeps its id (paper) but is an error now.
     code = "W001" if mode == "paper" else "E001"
-    return [unverified(f"guard.{code}", f"paper/live guard could not read the IBKR accounts: {why}",
+    return [error(f"guard.{code}", f"paper/live guard could not read the IBKR accounts: {why}",
                        "the ibkr check did not probe (disabled, or it did not finish): enable it to see why, "
                        "or start TWS/IB Gateway before tradeday")]

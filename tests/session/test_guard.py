@@ -147,15 +147,24 @@ def test_the_right_kind_of_account_runs_and_harmless_ids_can_be_silenced(tmp_pat
         tws.stop()
 
 
-def test_guard_with_the_check_disabled_and_a_stalled_gateway(tmp_path: Path, cli_home: Path) -> None:
-    # Live, ibkr disabled, TWS not answering: the guard probed (with broker.ibkr.timeout) and
-    # could not read the accounts; live trading unverified is refused (silenceable: guard.E001).
+@pytest.mark.parametrize(("mode", "finding"), [("live", "guard.E001"), ("paper", "guard.W001")])
+def test_guard_with_the_check_disabled_and_a_stalled_gateway(tmp_path: Path, cli_home: Path, mode: str,
+                                                             finding: str) -> None:
+    # ibkr disabled, TWS (logged in to a live account) not answering: the guard probed (with
+    # broker.ibkr.timeout) and could not read the accounts. Unverified is refused in both modes:
+    # a "paper" engine would otherwise trade that live account. Silenceable (guard.E001/W001).
     with FakeTWS(accounts=[LIVE_ACCOUNT], mode="stall") as tws, HttpRecorder() as hook:
-        cfg, marker = guard_config(tmp_path, tws.port, hook.url, mode="live", disable=["ibkr"], timeout="1s")
-        r = run_tradeday(run_args(cfg, "live"), cwd=cli_home)
+        cfg, marker = guard_config(tmp_path, tws.port, hook.url, mode=mode, disable=["ibkr"], timeout="1s")
+        r = run_tradeday(run_args(cfg, mode), cwd=cli_home)
         assert r.returncode == 1, r.stderr
-        assert "guard.E001" in r.stderr and "no API handshake" in r.stderr
+        assert finding in r.stderr and "no API handshake" in r.stderr
         assert not marker.exists() and len(tws.connections) == 1
+        if mode == "paper":  # silenced, the user accepts an unverified paper day
+            cfg, marker = guard_config(tmp_path, tws.port, hook.url, mode=mode, disable=["ibkr"], timeout="1s",
+                                       silence=[finding])
+            r = run_tradeday(run_args(cfg, mode), cwd=cli_home)
+            assert r.returncode == 0, r.stderr
+            assert marker.exists()
 
 
 # --- in process: the config rule and the guard function -------------------------------------------

@@ -39,7 +39,8 @@ IST = ZoneInfo("Asia/Kolkata")
 API_KEY = "kkey5ecretA1x9"
 ACCESS_TOKEN = "ttok5ecretB2y8zq"
 SECRETS = (API_KEY, ACCESS_TOKEN)
-TIMEOUT = 1.0
+TIMEOUT = 1.0  # the bound under test, where the server hangs, trickles or is not there
+REPLY_TIMEOUT = 15.0  # where the server answers: generous, so a busy machine is not a network error
 
 
 def assert_no_secrets(*texts: str) -> None:
@@ -315,11 +316,11 @@ def test_token_file_written_at_is_the_file_mtime(tmp_path: Path) -> None:
 
 
 def test_probe_ok_reads_profile_with_the_documented_headers(kite: FakeKiteServer) -> None:
-    result = probe_kite(API_KEY, ACCESS_TOKEN, root=kite.root, timeout=TIMEOUT)
+    result = probe_kite(API_KEY, ACCESS_TOKEN, root=kite.root, timeout=REPLY_TIMEOUT)
     assert result.status == "ok", result.message
     assert (result.user_id, result.user_name, result.broker) == ("AB1234", "Test Trader", "ZERODHA")
     assert result.message == "token valid for AB1234 (Test Trader, ZERODHA)"
-    assert 0 < result.latency_ms < TIMEOUT * 1000
+    assert 0 < result.latency_ms < REPLY_TIMEOUT * 1000
     [request] = kite.requests
     assert (request.method, request.path) == ("GET", "/user/profile")
     assert request.headers["Authorization"] == f"token {API_KEY}:{ACCESS_TOKEN}"
@@ -328,7 +329,7 @@ def test_probe_ok_reads_profile_with_the_documented_headers(kite: FakeKiteServer
 
 def test_probe_server_time_comes_from_the_date_header(kite: FakeKiteServer) -> None:
     kite.date_offset_s = 3600.0
-    result = probe_kite(API_KEY, ACCESS_TOKEN, root=kite.root, timeout=TIMEOUT)
+    result = probe_kite(API_KEY, ACCESS_TOKEN, root=kite.root, timeout=REPLY_TIMEOUT)
     assert result.status == "ok"
     assert result.server_time is not None and result.server_time.tzinfo is not None
     skew = (result.server_time - datetime.now(UTC)).total_seconds()
@@ -339,7 +340,7 @@ def test_probe_server_time_comes_from_the_date_header(kite: FakeKiteServer) -> N
 
 def test_probe_token_rejected(kite: FakeKiteServer) -> None:
     kite.mode = "token_error"
-    result = probe_kite(API_KEY, ACCESS_TOKEN, root=kite.root, timeout=TIMEOUT)
+    result = probe_kite(API_KEY, ACCESS_TOKEN, root=kite.root, timeout=REPLY_TIMEOUT)
     assert result.status == "token"
     assert result.message == "token rejected by Kite: Incorrect `api_key` or `access_token`."
     assert result.user_id is None
@@ -347,20 +348,20 @@ def test_probe_token_rejected(kite: FakeKiteServer) -> None:
 
 
 def test_probe_wrong_credentials_are_a_token_error(kite: FakeKiteServer) -> None:
-    result = probe_kite(API_KEY, "an-old-expired-token", root=kite.root, timeout=TIMEOUT)
+    result = probe_kite(API_KEY, "an-old-expired-token", root=kite.root, timeout=REPLY_TIMEOUT)
     assert result.status == "token"
     assert "an-old-expired-token" not in result.message
 
 
 def test_probe_empty_token_fails_without_a_request(kite: FakeKiteServer) -> None:
-    result = probe_kite(API_KEY, "", root=kite.root, timeout=TIMEOUT)
+    result = probe_kite(API_KEY, "", root=kite.root, timeout=REPLY_TIMEOUT)
     assert (result.status, result.message) == ("token", "no access token to check")
     assert kite.requests == []
 
 
 def test_probe_bad_gateway_is_a_server_error_not_a_pass(kite: FakeKiteServer) -> None:
     kite.mode = "bad_gateway"
-    result = probe_kite(API_KEY, ACCESS_TOKEN, root=kite.root, timeout=TIMEOUT)
+    result = probe_kite(API_KEY, ACCESS_TOKEN, root=kite.root, timeout=REPLY_TIMEOUT)
     assert result.status == "server"
     assert result.message == "Kite answered with an error page instead of JSON (HTTP 502)"
     assert "<html>" not in result.message
@@ -368,7 +369,7 @@ def test_probe_bad_gateway_is_a_server_error_not_a_pass(kite: FakeKiteServer) ->
 
 def test_probe_json_server_error_is_a_server_error(kite: FakeKiteServer) -> None:
     kite.mode = "server_error"
-    result = probe_kite(API_KEY, ACCESS_TOKEN, root=kite.root, timeout=TIMEOUT)
+    result = probe_kite(API_KEY, ACCESS_TOKEN, root=kite.root, timeout=REPLY_TIMEOUT)
     assert result.status == "server"
     assert result.message == "Kite server error (HTTP 500): Something went wrong. Please try again."
 
@@ -417,7 +418,7 @@ def test_probe_nothing_listening_is_a_network_error() -> None:
 def test_probe_scrubs_secrets_a_server_echoes_back(kite: FakeKiteServer) -> None:
     kite.mode = "token_error"
     kite.token_error_message = f"Token {ACCESS_TOKEN} for key {API_KEY} has expired.\nLog in again."
-    result = probe_kite(API_KEY, ACCESS_TOKEN, root=kite.root, timeout=TIMEOUT)
+    result = probe_kite(API_KEY, ACCESS_TOKEN, root=kite.root, timeout=REPLY_TIMEOUT)
     assert result.status == "token"
     assert result.message == "token rejected by Kite: Token *** for key *** has expired. Log in again."
 
@@ -444,7 +445,7 @@ def test_fetch_trades_returns_kites_trades(kite: FakeKiteServer) -> None:
         make_trade(trade_id="2", tradingsymbol="INFY", transaction_type="SELL", quantity=10, average_price=1510.0,
                    fill_timestamp="2026-11-10 15:10:00"),
     ]
-    trades = fetch_kite_trades(API_KEY, ACCESS_TOKEN, root=kite.root, timeout=TIMEOUT)
+    trades = fetch_kite_trades(API_KEY, ACCESS_TOKEN, root=kite.root, timeout=REPLY_TIMEOUT)
     assert [t["trade_id"] for t in trades] == ["1", "2"]
     assert trades[1]["transaction_type"] == "SELL" and trades[1]["average_price"] == 1510.0
     # The client parses Kite's 19-character timestamps (exchange time, naive).
@@ -453,7 +454,7 @@ def test_fetch_trades_returns_kites_trades(kite: FakeKiteServer) -> None:
 
 
 def test_fetch_trades_empty_day(kite: FakeKiteServer) -> None:
-    assert fetch_kite_trades(API_KEY, ACCESS_TOKEN, root=kite.root, timeout=TIMEOUT) == []
+    assert fetch_kite_trades(API_KEY, ACCESS_TOKEN, root=kite.root, timeout=REPLY_TIMEOUT) == []
 
 
 @pytest.mark.parametrize(
@@ -490,7 +491,7 @@ def test_fake_kite_trades_shape_matches_the_documented_fields(kite: FakeKiteServ
     reply = requests.get(
         f"{kite.root}/trades",
         headers={"Authorization": f"token {API_KEY}:{ACCESS_TOKEN}", "X-Kite-Version": "3"},
-        timeout=TIMEOUT,
+        timeout=REPLY_TIMEOUT,
     )
     body = json.loads(reply.text)
     assert reply.status_code == 200 and body["status"] == "success"
@@ -500,7 +501,7 @@ def test_fake_kite_trades_shape_matches_the_documented_fields(kite: FakeKiteServ
         "exchange_timestamp",
     }
     missing_version = requests.get(
-        f"{kite.root}/trades", headers={"Authorization": f"token {API_KEY}:{ACCESS_TOKEN}"}, timeout=TIMEOUT
+        f"{kite.root}/trades", headers={"Authorization": f"token {API_KEY}:{ACCESS_TOKEN}"}, timeout=REPLY_TIMEOUT
     )
     assert missing_version.status_code == 400
     assert missing_version.json()["error_type"] == "InputException"
@@ -522,7 +523,7 @@ def elsewhere() -> Iterator[HttpRecorder]:
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
 def test_probe_does_not_follow_a_redirect(status: int, elsewhere: HttpRecorder) -> None:
     with HttpRecorder(default=Reply.redirect(f"{elsewhere.url}/user/profile?session=abc123", status)) as first:
-        result = probe_kite(API_KEY, ACCESS_TOKEN, root=first.url, timeout=TIMEOUT)
+        result = probe_kite(API_KEY, ACCESS_TOKEN, root=first.url, timeout=REPLY_TIMEOUT)
         assert [r.path for r in first.requests] == ["/user/profile"]
     assert elsewhere.requests == []
     assert result.status == "error" and not result.ok
@@ -535,7 +536,7 @@ def test_probe_does_not_follow_a_redirect(status: int, elsewhere: HttpRecorder) 
 def test_fetch_trades_does_not_follow_a_redirect(elsewhere: HttpRecorder) -> None:
     with HttpRecorder(default=Reply.redirect(f"{elsewhere.url}/trades", 307)) as first:
         with pytest.raises(EodError) as caught:
-            fetch_kite_trades(API_KEY, ACCESS_TOKEN, root=first.url, timeout=TIMEOUT)
+            fetch_kite_trades(API_KEY, ACCESS_TOKEN, root=first.url, timeout=REPLY_TIMEOUT)
         assert len(first.requests) == 1
     assert elsewhere.requests == []
     assert f"redirect to 127.0.0.1:{elsewhere.port}" in str(caught.value)

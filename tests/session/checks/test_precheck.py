@@ -28,8 +28,8 @@ IST = ZoneInfo("Asia/Kolkata")
 
 
 def kite_setup(tmp_path: Path, root: str, *, mode: str = "paper", mode_perm: int = 0o600,
-               extra: str = "", timeout: str = "5s") -> Path:
-    # 5 s by default: the probe's budget includes the cold import of kiteconnect, which a
+               extra: str = "", timeout: str = "20s") -> Path:
+    # 20 s by default: the probe's budget includes the cold import of kiteconnect, which a
     # loaded CI machine can stretch past 1 s. Tests of timeouts pass a short one.
     secrets = tmp_path / "secrets"
     secrets.mkdir(exist_ok=True)
@@ -143,7 +143,7 @@ def test_secrets_missing_permissions_and_env_override(tmp_path: Path, cli_home: 
         assert_no_secrets([proc.stdout, proc.stderr, *(r.message for r in generic.results)], SECRETS)
 
 
-def ibkr_config(tmp_path: Path, port: int, *, mode: str = "paper", extra: str = "", timeout: str = "5s") -> Path:
+def ibkr_config(tmp_path: Path, port: int, *, mode: str = "paper", extra: str = "", timeout: str = "20s") -> Path:
     return write_config(tmp_path, f"""
         mode: {mode}
         market: {{calendar: XNYS}}

@@ -60,6 +60,8 @@ def fits_int64(qty: np.ndarray, price: np.ndarray, fee: np.ndarray, notional_to_
 
     if qty.dtype == object or price.dtype == object or fee.dtype == object:
         return False
+    if 10 ** max(notional_to_money, 0) >= INT64_SAFE:
+        return False  # the notional-to-money factor itself (fees with 19+ decimals), even on zeros
     if len(qty) == 0:
         return True
     notional = np.abs(qty).astype(np.float64) * np.abs(price).astype(np.float64)

@@ -289,3 +289,18 @@ def test_period_reports_and_charts_take_the_largest_numbers(tmp_path):
     assert period["summary"]["realized_pnl"] == float(sum(Fraction(str(d["summary"]["realized_pnl"])) for d in docs))
     written = write_period_report(period, tmp_path / "2026-W47.md", json_path=tmp_path / "2026-W47.json")
     assert set(written) == {"markdown", "json", "chart"}
+
+
+def test_fees_with_thirty_decimals_on_a_zero_price_stay_exact() -> None:
+    # Found by the CLI property test: the notional is 0 (price -0), so every value fitted in
+    # int64, but the notional-to-money factor (10**30) itself did not: exit 70 (OverflowError).
+    from datetime import UTC, datetime
+
+    from reports.journal import Fill
+    from reports.pnl import compute_day
+
+    fill = Fill(time=datetime(2026, 11, 20, 9, 20, tzinfo=UTC), strategy="a", symbol="X", side="BUY",
+                quantity="+7", price="-0", fees="0.000000000000000000000000000001")
+    result = compute_day([fill], currency="INR")
+    assert result.summary["fills"] == 1 and result.summary["open_positions"] == 1
+    assert result.exact.fees == Decimal("1E-30")  # exact, not rounded away or overflowed

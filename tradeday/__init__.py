@@ -10,8 +10,9 @@ module imports it (tests/test_architecture.py).
 """
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from core.lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     # the day
@@ -70,24 +71,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "__version__":
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            return version("tradeday")
-        except PackageNotFoundError:
-            return "0+unknown"
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tradeday' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+lazy_exports(__name__, {**_EXPORTS, "__version__": "tradeday._version"})
 
 
 if TYPE_CHECKING:  # pragma: no cover -- what type checkers and IDEs see

@@ -160,4 +160,5 @@ def guard_verdict(mode: str, port: int, probe: IbkrProbeResult) -> list[CheckRes
     code = "W001" if mode == "paper" else "E001"
     return [error(f"guard.{code}", f"paper/live guard could not read the IBKR accounts: {why}",
                        "the ibkr check did not probe (disabled, or it did not finish): enable it to see why, "
-                       "or start TWS/IB Gateway before tradeday")]
+                       f"or start TWS/IB Gateway before tradeday; silence guard.{code} to accept a day with the "
+                       "account kind unverified")]

@@ -158,6 +158,7 @@ def test_guard_with_the_check_disabled_and_a_stalled_gateway(tmp_path: Path, cli
         r = run_tradeday(run_args(cfg, mode), cwd=cli_home)
         assert r.returncode == 1, r.stderr
         assert finding in r.stderr and "no API handshake" in r.stderr
+        assert f"silence {finding} to accept" in " ".join(r.stderr.split())  # the way out is named
         assert not marker.exists() and len(tws.connections) == 1
         if mode == "paper":  # silenced, the user accepts an unverified paper day
             cfg, marker = guard_config(tmp_path, tws.port, hook.url, mode=mode, disable=["ibkr"], timeout="1s",

@@ -69,13 +69,18 @@ LogLevelOpt = Annotated[LogLevel, typer.Option("--log-level", help="Log level", 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines")]
 
 
-def load(config_path: Path | None, *, record: bool = False) -> TradedayConfig:
+def load(config_path: Path | None, *, record: bool = False, snapshot: bool = False) -> TradedayConfig:
     """Load the config for a command; print its warnings (typos) on stderr.
 
     Loading writes nothing. ``record=True`` also keeps the version in the config history
     where it can; when it cannot, that is one more warning line, never an error.
+    ``snapshot=True`` (status): the validated values from the user's cache when the file and
+    its environment are unchanged (session/config/snapshot.py), without pydantic.
     """
-    from session.config import load_config, record_history
+    if snapshot:
+        from session.config.snapshot import load_config_cached as load_config
+    else:
+        from session.config import load_config
 
     config = load_config(config_path)
     _stamp_in_market_time(config)
@@ -86,6 +91,8 @@ def load(config_path: Path | None, *, record: bool = False) -> TradedayConfig:
     for warning in apply_file_policy(config):  # paths.group; nothing without it
         err(f"warning: {warning}")
     if record:
+        from session.config import record_history
+
         problem = record_history(config)
         if problem:
             err(f"warning: {problem}")

@@ -104,7 +104,13 @@ def main(argv: list[str] | None = None) -> None:
 
     prepare_std_streams()  # Windows: a pipe's code page must not fail a print
     try:
-        _app_for(sys.argv[1:] if argv is None else argv)(args=argv, prog_name="tradeday")
+        from cli import fastparams
+
+        # What Typer.__call__ does, less its traceback hook (main prints tracebacks, redacted),
+        # with typer's coercion filled in where it needs no pydantic (cli/fastparams.py).
+        command = typer.main.get_command(_app_for(sys.argv[1:] if argv is None else argv))
+        fastparams.install(command)
+        command(args=argv, prog_name="tradeday")
     except TradedayError as exc:
         from cli.common import err
 

@@ -32,7 +32,7 @@ def status(
     from cli.common import load, parse_date
     from session.run_status import run_status
 
-    cfg = load(config, record=False)
+    cfg = load(config, record=False, snapshot=True)
     result = run_status(cfg, parse_date(day, "--date") if day else None)
     if not watch:
         _print(result, json_out)

@@ -154,10 +154,12 @@ class AppendFile:
         if failed is not None:
             self._report(failed)
 
-    def write_parts(self, parts: tuple[bytes | memoryview, ...]) -> None:
-        """``write(b"".join(parts))``, without the join in the common case (one ``writev``)."""
+    def write_parts(self, parts: tuple[bytes | memoryview, ...], total: int = -1) -> None:
+        """``write(b"".join(parts))``, without the join in the common case (one ``writev``).
+        ``total``: their length, if the caller knows it (the hot path of engine output)."""
         if sys.platform != "win32" and _WRITEV:  # the platform test tells mypy --platform win32
-            total = sum(map(len, parts))
+            if total < 0:
+                total = sum(map(len, parts))
             with self._lock:
                 fd = self._fd
                 if (not self._closed and self._fault is None and fd is not None

@@ -17,6 +17,9 @@ _LINE_BREAKS = re.compile(r"[ \t]*(?:\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]
 # Backslash first (it escapes the others); then what makes structure: headings (#), tables
 # (|), code (`), HTML and autolinks (< >), links and images ([ ]).
 _SPECIAL = re.compile(r"([\\`#|<>\[\]])")
+# Any character either pattern could act on: text without one is printed as it is (one search
+# instead of two substitutions; most printed values are plain numbers and names).
+_ACTS_ON = re.compile(r"[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029\\`#|<>\[\]]")
 
 
 class MarkdownText(str):
@@ -26,7 +29,10 @@ class MarkdownText(str):
 def escape_markdown(value: Any) -> str:
     """``value`` as literal text on one line of Markdown: line breaks become spaces and
     ``\\ ` # | < > [ ]`` are backslash-escaped (CommonMark shows them as typed)."""
-    text = _LINE_BREAKS.sub(" ", str(value))
+    text = str(value)
+    if _ACTS_ON.search(text) is None:
+        return text
+    text = _LINE_BREAKS.sub(" ", text)
     return _SPECIAL.sub(r"\\\1", text)
 
 

@@ -25,6 +25,7 @@ from reports.jinja_env import bytecode_cache, environment_class
 from reports.journal.scaled import EXACT, localcontext_of
 from reports.markdown_text import escape_markdown, finalize, md_code, md_filter
 from reports.moments import format_when, zone_of  # market time, to the second
+from reports.money_text import float_amount_text, minor_unit_of
 from reports.report_json import report_json_chunks
 from reports.table_rows import html_position_rows, md_position_rows
 
@@ -360,10 +361,11 @@ def format_money(value: Any, currency: str = "", *, signed: bool = False, places
     """
     if value is None:
         return "—"
-    if places is None:
-        from reports.pnl import minor_unit
-
-        places = minor_unit(currency) if currency else 2
+    places = places if places is not None else (minor_unit_of(currency) if currency else 2)
+    text = float_amount_text(value, places) if type(value) is float else None  # most amounts: no Decimal
+    if text is not None:
+        sign = "-" if value < 0 else ("+" if signed and value > 0 else "")
+        return f"{sign}{text}{f' {currency}' if currency else ''}"
     d = Decimal(str(value))
     text = f"{abs(d):,.{places}f}"
     sign = "-" if d < 0 else ("+" if signed and d > 0 else "")

@@ -10,11 +10,18 @@ Design (measured in bench/bench_streaming.py; figures in docs/BENCHMARKS.md):
   partial line and the new read go to the log with one ``writev``, never joined. A flood costs a
   fixed handful of operations per chunk, none per line. Lines read in one chunk share the
   timestamp of that read (they arrived together).
+* In a flood the reader rests ~0.2 ms before each read that would otherwise find one or two of
+  the engine's writes (see FLOOD_REST_SECONDS), so a read takes tens of KiB: CPU goes with
+  the number of reads and log writes far more than with the bytes. Linux only, where the pipe
+  is first enlarged to 256 KiB so that the engine never waits for a resting reader.
+* No console copy is made for a console that is the null device (``tradeday run >/dev/null``
+  under cron), for ``console: false``, or once the console broke; the log is the same.
 * Per-line work happens only for chunks that need it, found with one C-level search of the
   chunk: the protocol prefix (``@tradeday ``, first a ``memchr`` for its first byte), and,
   for ``console: errors``, the words an error line carries.
 * Each processed chunk is one ``write`` to the log file (unbuffered, like ``tee``) and one
-  to the console, so a crash loses nothing already read and ``tail -f`` is prompt; there
+  to the console, so a crash loses nothing already read and ``tail -f`` is prompt (a rest
+  delays a line by at most ~0.2 ms, and only in a flood); there
   is no user-space log buffer to flush. The log file (core/logfile.py) rotates by size and
   never raises: on a full disk its lines are dropped and counted while the pipes keep being
   drained and the console keeps going (a reader that stopped reading would block the
@@ -26,31 +33,31 @@ Design (measured in bench/bench_streaming.py; figures in docs/BENCHMARKS.md):
   copy is made valid UTF-8 (``errors="replace"``).
 * Never rich or print(): binary writes only.
 
-The read step is a seam (ByteSource): a platform without ``poll`` on pipes can feed the
-same line handling from a blocking read, e.g. in the reader thread itself.
+The read step is a seam (ByteSource, session/pipesource.py): a platform without ``poll`` on
+pipes feeds the same line handling from blocking reads in a helper thread (ThreadSource).
 """
 from __future__ import annotations
 
 import logging
 import os
-import queue
 import re
-import select
+import stat
 import sys
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, Protocol
+from typing import BinaryIO, Literal
 
 from core.diskfaults import DISK_FAULTS, RETRY_SECONDS, DiskFaults
 from core.logfile import AppendFile, Gap
 from core.platform import ENGINE_OUTPUT_FALLBACK
+from session.pipesource import FLOOD_GAP_SECONDS, FLOOD_REST_SECONDS, POLL_SECONDS, ByteSource, pipe_source
+from session.pipesource import PollSource as PollSource  # part of this module's API, as before
+from session.pipesource import ThreadSource as ThreadSource
 
 MAX_LINE_BYTES = 64 * 1024
-# How long a reader waits for data before it looks at its stop flag again.
-_POLL_SECONDS = 0.2
 # Once told to stop (the engine's processes are gone), a reader drains at most this much
 # more: an escaped process that keeps writing must not keep tradeday reading forever.
 _DRAIN_LIMIT_BYTES = 4 * 1024 * 1024
@@ -79,18 +86,22 @@ class TimestampFormatter:
 
     def __init__(self, tz: tzinfo | None = None) -> None:
         self._tz = tz
-        # (whole second, b"YYYY-MM-DDTHH:MM:SS", b"+05:30 ") and (second, millis, prefix),
-        # each replaced as one tuple so concurrent readers never see a half-updated cache.
+        # (whole second, b"YYYY-MM-DDTHH:MM:SS", b"+05:30 ") and (second, millis, prefix,
+        # newline + prefix), each replaced as one tuple so concurrent readers never see a
+        # half-updated cache.
         self._cache: tuple[int, bytes, bytes] = (-1, b"", b"")
-        self._last: tuple[int, int, bytes] = (-1, -1, b"")
+        self._last: tuple[int, int, bytes, bytes] = (-1, -1, b"", b"")
 
     def prefix(self, now: float | None = None) -> bytes:
-        t = time.time() if now is None else now
+        return self.prefixes(time.time() if now is None else now)[2]
+
+    def prefixes(self, t: float) -> tuple[int, int, bytes, bytes]:
+        """(second, millis, prefix, b"\\n" + prefix) for the wall-clock time ``t``."""
         second = int(t // 1)
         millis = int((t - second) * 1000)
         last = self._last
-        if last[0] == second and last[1] == millis:
-            return last[2]
+        if last[1] == millis and last[0] == second:
+            return last
         cache = self._cache
         if cache[0] != second:
             moment = datetime.fromtimestamp(second, self._tz).astimezone(self._tz)
@@ -101,21 +112,40 @@ class TimestampFormatter:
             )
             self._cache = cache
         stamp = b"%s.%03d%s" % (cache[1], millis, cache[2])
-        self._last = (second, millis, stamp)
-        return stamp
+        last = (second, millis, stamp, b"\n" + stamp)
+        self._last = last
+        return last
+
+
+def is_null_device(stream: BinaryIO) -> bool:
+    """True if ``stream`` writes to the null device (``>/dev/null``, as under cron): whatever
+    is written there is discarded by the kernel, so it need not be made at all. POSIX only:
+    on Windows NUL and a real console are both character devices that fstat cannot tell apart."""
+    if sys.platform == "win32":
+        return False
+    try:
+        fd = stream.fileno()
+        info, null = os.fstat(fd), os.stat(os.devnull)
+    except (AttributeError, OSError, ValueError):  # BytesIO, a closed stream: a real copy
+        return False
+    return stat.S_ISCHR(info.st_mode) and stat.S_ISCHR(null.st_mode) and info.st_rdev == null.st_rdev
 
 
 class ConsoleWriter:
-    """The console shared by all engines: one lock, whole chunks, never interleaved mid-line."""
+    """The console shared by all engines: one lock, whole chunks, never interleaved mid-line.
+
+    ``enabled`` is False when there is nothing to write to: no stream, a stream that broke
+    (``tradeday run | head``), or the null device (looked at once, here), for which the
+    readers make no console copy at all.
+    """
 
     def __init__(self, stream: BinaryIO | None) -> None:
         self._stream = stream
         self._lock = threading.Lock()
         self.broken = False
-
-    @property
-    def enabled(self) -> bool:
-        return self._stream is not None and not self.broken
+        self.discards = stream is not None and is_null_device(stream)
+        # A plain attribute, read once per chunk by every reader.
+        self.enabled = stream is not None and not self.discards
 
     def write(self, data: bytes) -> None:
         if not data or self._stream is None or self.broken:
@@ -127,6 +157,7 @@ class ConsoleWriter:
             except (BrokenPipeError, ValueError, OSError) as exc:
                 # e.g. `tradeday run | head`: keep supervising and logging, stop echoing.
                 self.broken = True
+                self.enabled = False
                 _log.warning("console output disabled: %s", exc)
 
 
@@ -218,14 +249,16 @@ class EngineLog:
         self._file.write(b"".join((stamp, memoryview(body)[:size])))
         return (len(body) - len(complete)) // len(stamp)
 
-    def write_chunk(self, head: bytes, data: bytes, end: int, now: float | None = None) -> int:
+    def write_chunk(self, head: bytes, data: bytes, end: int, now: float) -> int:
         """write_lines(head + data[:end]) without building that: ``head`` and ``data[end:]``
-        hold no newline, ``data[end - 1]`` is one. Returns how many lines."""
-        stamp = self._timestamps.prefix(now)
+        hold no newline, ``data[end - 1]`` is one. Returns how many lines. (The hot path of a
+        flood: once per read.)"""
+        _, _, stamp, newline_stamp = self._timestamps.prefixes(now)
         # data's bytes after `end` hold no newline, so they come out of replace unchanged,
         # after the last stamp: both are cut off.
-        body = data.replace(b"\n", b"\n" + stamp)
-        self._file.write_parts((stamp, head, memoryview(body)[: len(body) - (len(data) - end) - len(stamp)]))
+        body = data.replace(b"\n", newline_stamp)
+        size = len(body) - (len(data) - end) - len(stamp)
+        self._file.write_parts((stamp, head, memoryview(body)[:size]), len(stamp) + len(head) + size)
         return (len(body) - len(data)) // len(stamp)
 
     def note(self, text: str) -> None:
@@ -264,7 +297,9 @@ class OutputCounters:
         self.lines_total = 0
         self.lines_since_heartbeat = 0
         self.last_output_monotonic = time.monotonic()
-        self._last_line = b""
+        # The last line, or the chunk it is the end of (head, data, end: see last_line), cut
+        # out only when someone asks (status): most chunks are never asked about.
+        self._last_line: bytes | tuple[bytes, bytes, int] = b""
 
     def add(self, lines: int, now_monotonic: float, last: bytes | None = None) -> None:
         """``lines`` more lines; ``last``: the last of them (see last_line), if it is known."""
@@ -275,12 +310,22 @@ class OutputCounters:
             if last is not None:
                 self._last_line = last
 
+    def add_chunk(self, lines: int, now_monotonic: float, head: bytes, data: bytes, end: int) -> None:
+        """add(lines, now_monotonic, last_line(head, data, end)), the last line cut out later."""
+        with self._lock:
+            self.lines_total += lines
+            self.lines_since_heartbeat += lines
+            self.last_output_monotonic = now_monotonic
+            self._last_line = (head, data, end)
+
     @property
     def last_line(self) -> str:
         """The engine's last output line (stdout or stderr, protocol lines excluded), cut to
         LAST_LINE_MAX bytes; "" before any."""
         with self._lock:
             last = self._last_line
+            if isinstance(last, tuple):
+                last = self._last_line = last_line(*last)
         return last.decode("utf-8", errors="replace")
 
     def mark_heartbeat(self) -> None:
@@ -291,119 +336,6 @@ class OutputCounters:
         """Count as activity without a line (a fresh start)."""
         with self._lock:
             self.last_output_monotonic = now_monotonic
-
-
-class ByteSource(Protocol):
-    """Where a PipeReader's bytes come from: the one platform-specific step of the pump."""
-
-    def read(self, max_bytes: int, timeout: float) -> bytes | None:
-        """Up to ``max_bytes`` (at least 1); None if nothing came within ``timeout`` seconds
-        (0: do not wait); b"" at end of file."""
-        ...
-
-    def close(self) -> None:
-        """Release the pipe; never raises."""
-        ...
-
-
-class PollSource:
-    """A pipe's descriptor on POSIX: ``poll`` with a timeout, then one ``os.read``.
-
-    poll, not select: select cannot watch descriptors numbered 1024 and above.
-    """
-
-    _poller: Any  # a select.poll object; declared here because Windows' select has no poll (mypy --platform win32)
-
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
-        if sys.platform == "win32":  # Windows pipes cannot be polled: pipe_source picks ThreadSource
-            raise OSError("PollSource needs poll(); use ThreadSource on Windows")
-        self._poller = select.poll()
-        self._poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
-
-    def read(self, max_bytes: int, timeout: float) -> bytes | None:
-        # (No platform check here: this is the hot path, and __init__ refused Windows.)
-        if not self._poller.poll(timeout * 1000):
-            return None
-        try:
-            return os.read(self._fd, max_bytes)
-        except InterruptedError:
-            return None
-
-    def close(self) -> None:
-        try:
-            os.close(self._fd)
-        except OSError:
-            pass
-
-
-class ThreadSource:
-    """A pipe read with blocking reads by a helper thread, for pipes that cannot be polled
-    (Windows). The queue is bounded, so a reader that falls behind blocks the helper and,
-    through the full pipe, the engine, as with PollSource; memory stays bounded.
-
-    The helper owns the descriptor until end of file: after close() (the engine is gone but
-    an escaped process holds the pipe) it closes it once its read returns.
-    """
-
-    def __init__(self, fd: int, *, chunk: int = 65536, depth: int = 16) -> None:
-        self._fd = fd
-        self._chunk = chunk
-        self._queue: queue.Queue[bytes] = queue.Queue(depth)
-        self._pending = b""
-        self._eof = False
-        self._closed = threading.Event()
-        threading.Thread(target=self._fill, name=f"tradeday-pipe-{fd}", daemon=True).start()
-
-    def _fill(self) -> None:
-        try:
-            while not self._closed.is_set():
-                try:
-                    data = os.read(self._fd, self._chunk)
-                except InterruptedError:
-                    continue
-                except OSError:
-                    data = b""
-                while not self._closed.is_set():
-                    try:
-                        self._queue.put(data, timeout=_POLL_SECONDS)
-                        break
-                    except queue.Full:
-                        continue
-                if not data:
-                    return
-        finally:
-            try:
-                os.close(self._fd)
-            except OSError:
-                pass
-
-    def read(self, max_bytes: int, timeout: float) -> bytes | None:
-        if not self._pending:
-            if self._eof:
-                return b""
-            try:
-                self._pending = self._queue.get(timeout=timeout) if timeout > 0 else self._queue.get_nowait()
-            except queue.Empty:
-                return None
-            if not self._pending:
-                self._eof = True
-                return b""
-        if len(self._pending) <= max_bytes:
-            data, self._pending = self._pending, b""
-        else:
-            data, self._pending = self._pending[:max_bytes], self._pending[max_bytes:]
-        return data
-
-    def close(self) -> None:
-        self._closed.set()
-
-
-def pipe_source(fd: int) -> ByteSource:
-    """The platform's source for a pipe descriptor: PollSource, or ThreadSource on Windows."""
-    if sys.platform == "win32":
-        return ThreadSource(fd)
-    return PollSource(fd)
 
 
 class PipeReader(threading.Thread):
@@ -467,7 +399,7 @@ class PipeReader(threading.Thread):
         try:
             while drained_after_stop <= _DRAIN_LIMIT_BYTES:
                 stopping = self.stop_reading.is_set()
-                data = self._source.read(65536, 0 if stopping else _POLL_SECONDS)
+                data = self._source.read(65536, 0 if stopping else POLL_SECONDS)
                 if data is None:
                     if stopping:
                         return
@@ -487,17 +419,30 @@ class PipeReader(threading.Thread):
         stop_reading = self.stop_reading
         partial = b""
         drained_after_stop = 0
+        # Rest in a flood (see FLOOD_REST_SECONDS); not for a ThreadSource, whose reads
+        # return one queued chunk each however long the reader waits.
+        rests = bool(getattr(source, "rests", False))
+        rest = False
+        previous_read = 0.0
         while True:
             stopping = stop_reading.is_set()
             if stopping and drained_after_stop > _DRAIN_LIMIT_BYTES:
                 break
-            data = source.read(max_line + 1 - len(partial), 0 if stopping else _POLL_SECONDS)
+            if rest and not stopping:
+                time.sleep(FLOOD_REST_SECONDS)
+            wanted = max_line + 1 - len(partial)
+            data = source.read(wanted, 0 if stopping else POLL_SECONDS)
             if data is None:
+                rest = False
                 if stopping:
                     break
                 continue
             if not data:
                 break
+            if rests:
+                now = time.monotonic()
+                rest = len(data) < wanted and now - previous_read < FLOOD_GAP_SECONDS
+                previous_read = now
             self.bytes_read += len(data)
             if stopping:
                 drained_after_stop += len(data)
@@ -534,8 +479,10 @@ class PipeReader(threading.Thread):
                 self._show(b"", complete, len(complete))
             return
         lines = self._log.write_chunk(head, data, end, now_wall)
-        self._counters.add(lines, time.monotonic(), last_line(head, data, end))
-        self._show(head, data, end)
+        self._counters.add_chunk(lines, time.monotonic(), head, data, end)
+        console = self._console
+        if console is not None and console.enabled:  # no console, a broken one, /dev/null: no copy
+            self._show(head, data, end)
 
     def _show(self, head: bytes, data: bytes, end: int) -> None:
         console = self._console
@@ -562,10 +509,9 @@ class PipeReader(threading.Thread):
         prefix = self._prefix
         if prefix is None:
             return True
-        if head:
-            if (head + data[: len(prefix)]).startswith(prefix):
-                return True
-        elif data.startswith(prefix):
+        # The chunk's first line starts in head (the partial line of earlier reads) if there
+        # is one: its first byte first, without building anything.
+        if (head or data).startswith(self._prefix_first) and (head + data[: len(prefix)]).startswith(prefix):
             return True
         # One memchr for the prefix's first byte: most chunks stop here.
         return self._prefix_first in data and self._newline_prefix in data

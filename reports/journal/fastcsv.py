@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reports.journal.model import JOURNAL_COLUMNS, REQUIRED_COLUMNS, FillTable, text_of
-from reports.journal.scaled import INT64_DIGITS, plain_decimal_bytes
+from reports.journal.scaled import INT64_DIGITS, plain_decimal_bytes, sorted_unique
 from reports.journal.times import FIRST_YEAR, LAST_YEAR
 from reports.journal.validate import MAX_DUPLICATE_WARNINGS
 
@@ -313,7 +313,7 @@ def _duplicate_rows(mat: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, d
     repeated = ordered[1:][ordered[1:] == ordered[:-1]]
     if repeated.size == 0:
         return np.zeros(n, dtype=bool), {}
-    candidates = np.isin(key, np.unique(repeated)) & present
+    candidates = np.isin(key, sorted_unique(repeated)) & present
     dup = np.zeros(n, dtype=bool)
     first_of: dict[int, int] = {}
     if not candidates.any():
@@ -453,7 +453,7 @@ def _plain_times(buf: np.ndarray, start: np.ndarray, length: np.ndarray) -> tupl
         raise _NotPlain
     first = bytes(buf[int(start[0]):int(start[0]) + width])  # every row must have the first row's layout
     parts = [_times_chunk(buf, start[lo:hi], width, first) for lo, hi in _chunks(start.shape[0])]
-    offsets = np.unique(np.concatenate([o for _, o in parts]))
+    offsets = sorted_unique(np.concatenate([o for _, o in parts]))
     tz = timezone(timedelta(minutes=int(offsets[0]))) if offsets.size == 1 else UTC
     return _joined([ns for ns, _ in parts]), tz
 
@@ -515,7 +515,7 @@ def _times_chunk(buf: np.ndarray, start: np.ndarray, width: int, first: bytes) -
     if not bool(valid.all()):
         raise _NotPlain
     ns = ((days * 86_400 + hour * 3600 + minute * 60 + second - offset * 60) * 1_000_000_000) + frac
-    return ns, np.unique(offset)
+    return ns, sorted_unique(offset)
 
 
 def _days_from_civil(year: np.ndarray, month: np.ndarray, day: Any) -> np.ndarray:

@@ -136,6 +136,20 @@ def object_array(values: Sequence[str]) -> np.ndarray:
     return arr
 
 
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` of a 1-d array: its distinct values, sorted. np.unique's first plain
+    call imports numpy.ma (~7 ms of every ``tradeday report``), a sort and a compare do not."""
+    import numpy as np
+
+    ordered = np.sort(np.asarray(values).reshape(-1))
+    if ordered.size < 2:
+        return ordered
+    keep = np.empty(ordered.shape, dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
 @functools.cache
 def plain_decimal_bytes() -> np.ndarray:
     """Which byte values may appear in a plain decimal: digits, the dot, numpy's padding."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
+from reports.journal.scaled import sorted_unique
 from reports.pnl.isotimes import iso_times_many
 from reports.pnl.kernels import stable_order
 from reports.pnl.money import Money
@@ -32,7 +33,7 @@ def equity_curve(
     order = stable_order(strat)
     keys = strat[order]
     bounds = np.searchsorted(keys, np.arange(len(names) + 1), "left").tolist() if len(keys) else []
-    codes = np.unique(strat).tolist()
+    codes = sorted_unique(strat).tolist()
     every += [points(order[bounds[code]:bounds[code + 1]]) for code in codes]
     # All series' times in one pass (one numpy pass per series was most of a small day's curve).
     times = iso_times_many([t for t, _ in every], tz)
@@ -61,4 +62,4 @@ def _thin(values: np.ndarray, max_points: int) -> np.ndarray:
     base = np.arange(buckets) * size
     lows = np.minimum(base + padded.argmin(axis=1), n - 1)
     highs = np.minimum(base + padded.argmax(axis=1), n - 1)
-    return np.unique(np.concatenate([[0, n - 1], lows, highs]))
+    return sorted_unique(np.concatenate([[0, n - 1], lows, highs]))

@@ -99,13 +99,14 @@ def iso_times_each(ns: np.ndarray, tz: tzinfo) -> list[str]:
     offsets = _utc_offsets_minutes(ns, tz)
     wall_us = ns // 1000 + offsets * 60_000_000
     whole = wall_us % 1_000_000 == 0
-    if not whole.any():
-        return _format(wall_us, offsets, with_us=True)
-    out = _format(wall_us, offsets, with_us=False)
-    if not whole.all():
-        rest = np.flatnonzero(~whole)
-        for i, text in zip(rest.tolist(), _format(wall_us[rest], offsets[rest], with_us=True), strict=True):
-            out[i] = text
+    if whole.all():
+        return _format(wall_us, offsets, with_us=False)
+    out = _format(wall_us, offsets, with_us=True)
+    # A whole second prints as the same text without its ".000000" (characters 19..25):
+    # one formatting pass, not a second one for them.
+    for i in np.flatnonzero(whole).tolist():
+        text = out[i]
+        out[i] = text[:19] + text[26:]
     return out
 
 
@@ -147,8 +148,10 @@ def _format(wall_us: np.ndarray, offsets: np.ndarray, *, with_us: bool) -> list[
     mat[:, col + 3] = ord(":")
     mat[:, col + 4] = 48 + off_m // 10
     mat[:, col + 5] = 48 + off_m % 10
-    text = mat.tobytes().decode("ascii")
-    return [text[i:i + width] for i in range(0, n * width, width)]
+    # One str per row, made by numpy from a UCS-4 view of the rows (half the time of slicing
+    # one decoded text into rows).
+    rows: list[str] = mat.astype(np.uint32).view(f"U{width}").reshape(n).tolist()
+    return rows
 
 
 def _civil_from_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -174,11 +177,23 @@ def _utc_offsets_minutes(ns: np.ndarray, tz: tzinfo) -> np.ndarray:
     fixed = tz.utcoffset(None)
     if fixed is not None:  # datetime.timezone: one offset for all time
         return np.full(len(ns), int(fixed.total_seconds()) // 60, dtype=np.int64)
+    if len(ns) == 0:
+        return np.zeros(0, dtype=np.int64)
     hours = ns // 3_600_000_000_000
-    unique_hours, inverse = np.unique(hours, return_inverse=True)
-    per_hour = np.array([_offset_minutes_at(int(h) * 3_600_000_000_000, tz) for h in unique_hours.tolist()],
-                        dtype=np.int64)
-    return per_hour[inverse.reshape(-1)]
+    first, last = int(hours.min()), int(hours.max())
+    if last - first >= 1 << 16:  # instants years apart: the distinct hours by a sort
+        unique_hours, inverse = np.unique(hours, return_inverse=True)
+        per_hour = np.array([_offset_minutes_at(int(h) * 3_600_000_000_000, tz) for h in unique_hours.tolist()],
+                            dtype=np.int64)
+        return per_hour[inverse.reshape(-1)]
+    # A day's instants span a few hours (a carried book some weeks): the hours present, marked
+    # in a table over that span, not found by sorting every instant.
+    present = np.zeros(last - first + 1, dtype=bool)
+    present[hours - first] = True
+    table = np.zeros(last - first + 1, dtype=np.int64)
+    for h in np.flatnonzero(present).tolist():
+        table[h] = _offset_minutes_at((first + h) * 3_600_000_000_000, tz)
+    return table[hours - first]
 
 
 def _offset_minutes_at(ns: int, tz: tzinfo) -> int:

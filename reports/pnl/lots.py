@@ -161,10 +161,15 @@ class LotBook:
         wide = self.qty.dtype == object or self.price.dtype == object or not _fits(self.qty, self.price)
         q = self.qty.astype(object) if wide else self.qty
         cost = q * (self.price.astype(object) if wide else self.price)
-        total_q = np.add.reduceat(q, starts).tolist()
-        total_cost = np.add.reduceat(cost, starts).tolist()
         unit = 10 ** self.qd
         places, pd_ = self.price_places, self.pd
+        if not wide:
+            fast = _vector_quantities_and_averages(np.add.reduceat(q, starts), np.add.reduceat(cost, starts),
+                                                   unit, places, pd_)
+            if fast is not None:
+                return fast
+        total_q = np.add.reduceat(q, starts).tolist()
+        total_cost = np.add.reduceat(cost, starts).tolist()
         quantities: list[int | float] = []
         averages: list[float] = []
         for tq, tc in zip(total_q, total_cost, strict=True):
@@ -177,6 +182,35 @@ class LotBook:
             num, den = (tc * 10 ** (places - pd_), tq) if places >= pd_ else (tc, tq * 10 ** (pd_ - places))
             averages.append(int_div_half_even(num, den) / 10 ** places)
         return quantities, averages
+
+
+def _vector_quantities_and_averages(total_q: np.ndarray, total_cost: np.ndarray, unit: int, places: int,
+                                    pd_: int) -> tuple[list[int | float], list[float]] | None:
+    """:meth:`LotBook._quantities_and_averages` in int64 and float64, or None when a value could
+    leave the range where that is exact: every integer below 2**53 (a float holds it exactly,
+    and then one IEEE division is the correctly rounded quotient Python's ``int / int`` gives),
+    every product below int64's."""
+    import numpy as np
+
+    from reports.pnl.kernels import div_half_even
+
+    scale_num, scale_den = 10 ** max(places - pd_, 0), 10 ** max(pd_ - places, 0)
+    if (len(total_q) == 0 or unit > JSON_EXACT_INT or 10 ** places > JSON_EXACT_INT
+            or float(np.abs(total_q).max()) * scale_den >= JSON_EXACT_INT
+            or float(np.abs(total_cost).max()) * scale_num >= INT64_SAFE):
+        return None
+    rounded = div_half_even(total_cost * scale_num, total_q * scale_den)
+    if float(np.abs(rounded).max()) >= JSON_EXACT_INT:
+        return None
+    averages: list[float] = (rounded / float(10 ** places)).tolist()
+    whole = total_q // unit
+    exact = total_q % unit == 0
+    if bool(exact.all()):
+        return whole.tolist(), averages
+    as_float = (total_q / float(unit)).tolist()
+    quantities: list[int | float] = [w if e else f for w, e, f in zip(whole.tolist(), exact.tolist(), as_float,
+                                                                     strict=True)]
+    return quantities, averages
 
 
 def trimmed(values: np.ndarray, decimals: int) -> tuple[np.ndarray, int]:
@@ -224,7 +258,13 @@ def _texts(values: np.ndarray, decimals: int) -> list[str]:
     if values.dtype == object or len(values) < 64:
         return [format_scaled(v, decimals) for v in values.tolist()]
     unique, inverse = np.unique(values, return_inverse=True)
-    texts = objects([format_scaled(v, decimals) for v in unique.tolist()])
+    if 0 < decimals <= 18 and int(unique[0]) >= 0:  # sorted: all >= 0; format_scaled's text, steps inlined
+        frac_format = f"0{decimals}d"
+        texts = objects([f"{w}.{format(f, frac_format).rstrip('0')}" if f else str(w)
+                         for w, f in zip((unique // 10 ** decimals).tolist(), (unique % 10 ** decimals).tolist(),
+                                         strict=True)])
+    else:
+        texts = objects([format_scaled(v, decimals) for v in unique.tolist()])
     result: list[str] = texts[inverse.reshape(-1)].tolist()
     return result
 

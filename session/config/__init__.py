@@ -16,9 +16,11 @@ Modules: ``fields`` (base model, value types), ``engines`` (engines and end-of-d
 """
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 
 @contextmanager
@@ -33,13 +35,86 @@ def _no_pydantic_plugins() -> Iterator[None]:
         else:
             os.environ["PYDANTIC_DISABLE_PLUGINS"] = previous
 
-# The models are built here, on import. Without this pydantic would look for plugins among every
-# installed distribution's entry points (importlib.metadata: ~20 ms of every config-reading
-# command's start); tradeday's own validation has none to run, like typer's parameters.
-with _no_pydantic_plugins():
-    from session.config.engines import BackoffConfig, Command, EngineConfig, EnvMap, StepConfig
-    from session.config.errors import validation_messages
-    from session.config.fields import Duration, Model, SignalName, Size, TimeOfDay, parse_size
+# The names load on first use (PEP 562), so that ``session.config.source`` and
+# ``session.config.snapshot`` (tradeday status) import without the models. The models are
+# built on that first use, with pydantic's plugin lookup off: without it pydantic would look
+# for plugins among every installed distribution's entry points (importlib.metadata: ~20 ms of
+# every config-reading command's start); tradeday's own validation has none to run, like
+# typer's parameters.
+_EXPORTS = {
+    "BackoffConfig": "session.config.engines",
+    "BrokerConfig": "session.config.models",
+    "BrokerKind": "session.config.models",
+    "CONFIG_ENV_VAR": "session.config.source",
+    "ChecksConfig": "session.config.models",
+    "Command": "session.config.engines",
+    "ConfigManager": "session.config.manager",
+    "ConfigSpecialSession": "session.config.models",
+    "DEFAULT_CONFIG_PATH": "session.config.source",
+    "Duration": "session.config.fields",
+    "EngineConfig": "session.config.engines",
+    "EnvMap": "session.config.engines",
+    "EodConfig": "session.config.models",
+    "Hours": "session.config.models",
+    "IbkrConfig": "session.config.models",
+    "KiteConfig": "session.config.models",
+    "MarketConfig": "session.config.models",
+    "Model": "session.config.fields",
+    "PathsConfig": "session.config.models",
+    "ReportsConfig": "session.config.models",
+    "SECRET_KEY_PATTERN": "session.config.masking",
+    "SessionConfig": "session.config.models",
+    "SignalName": "session.config.fields",
+    "Size": "session.config.fields",
+    "StepConfig": "session.config.engines",
+    "TRADEDAY_SECTIONS": "session.config.models",
+    "TimeOfDay": "session.config.fields",
+    "TradedayConfig": "session.config.models",
+    "Window": "session.config.models",
+    "default_config_path": "session.config.source",
+    "load_config": "session.config.loader",
+    "masked_data": "session.config.masking",
+    "masked_diff": "session.config.masking",
+    "masked_lines": "session.config.masking",
+    "parse_size": "session.config.fields",
+    "record_history": "session.config.loader",
+    "validation_messages": "session.config.errors",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    with _no_pydantic_plugins():
+        value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:
+    from session.config.engines import (
+        BackoffConfig,
+        Command,
+        EngineConfig,
+        EnvMap,
+        StepConfig,
+    )
+    from session.config.errors import (
+        validation_messages,
+    )
+    from session.config.fields import (
+        Duration,
+        Model,
+        SignalName,
+        Size,
+        TimeOfDay,
+        parse_size,
+    )
     from session.config.loader import (
         CONFIG_ENV_VAR,
         DEFAULT_CONFIG_PATH,
@@ -47,8 +122,15 @@ with _no_pydantic_plugins():
         load_config,
         record_history,
     )
-    from session.config.manager import ConfigManager
-    from session.config.masking import SECRET_KEY_PATTERN, masked_data, masked_diff, masked_lines
+    from session.config.manager import (
+        ConfigManager,
+    )
+    from session.config.masking import (
+        SECRET_KEY_PATTERN,
+        masked_data,
+        masked_diff,
+        masked_lines,
+    )
     from session.config.models import (
         TRADEDAY_SECTIONS,
         BrokerConfig,

@@ -23,78 +23,12 @@ from core.errors import ConfigValidationError
 from core.redact import GLOBAL_REDACTOR
 from core.suggest import within_edits
 from session.config.errors import validation_messages
-from session.config.masking import is_secret_path, leaves
 from session.config.models import TRADEDAY_SECTIONS, TradedayConfig
+from session.config.source import CONFIG_ENV_VAR as CONFIG_ENV_VAR  # re-exported: callers import it here
+from session.config.source import DEFAULT_CONFIG_PATH as DEFAULT_CONFIG_PATH
+from session.config.source import default_config_path, read_source
 from session.notify.config import secret_values as notification_secrets
-from session.validation import loc_text
-from session.yamlsource import MissingVariable, YamlSource, interpolate, read_config_text
-
-DEFAULT_CONFIG_PATH = "configs/dev.yaml"
-CONFIG_ENV_VAR = "TRADEDAY_CONFIG"
-
-
-def default_config_path() -> Path:
-    return Path(os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_PATH)
-
-
-class _RecordingEnviron:
-    """The environment as ``interpolate`` reads it, noting the names it took a value from."""
-
-    def __init__(self, environ: Any, names: set[str]) -> None:
-        self._environ = environ
-        self._names = names
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        value = self._environ.get(name, default)
-        if value is not None:
-            self._names.add(name)
-        return value
-
-
-def _interpolate_tradeday_sections(source: YamlSource, environ: Any,
-                                   from_env: set[tuple[str | int, ...]]) -> frozenset[str]:
-    """Substitute ``${VAR}`` in tradeday's sections (not the engine's) of ``source.data``.
-
-    Returns the variables the ``notifications`` section took values from: their values are
-    tradeday's secrets, kept out of the engines' environment (docs/ENGINE.md). Adds to
-    ``from_env`` the key path of every value that took something from the environment."""
-    found: list[str] = []
-    notification_names: set[str] = set()
-    notification_environ = _RecordingEnviron(environ, notification_names)
-
-    def visit(node: Any, path: tuple[str | int, ...]) -> None:
-        if not path or path[0] not in TRADEDAY_SECTIONS or "$" not in str(node.value):
-            return
-        if node.tag != "tag:yaml.org,2002:str":
-            return
-        before = len(found)
-        try:
-            new = interpolate(node.value, notification_environ if path[0] == "notifications" else environ, found)
-        except MissingVariable as missing:
-            raise ConfigValidationError(
-                source.locate(path, f"{loc_text(path)}: environment variable {missing.name} is not set"),
-                hint=f"export {missing.name}=... or write ${{{missing.name}:-default}}",
-            ) from None
-        target = source.data
-        for part in path[:-1]:
-            target = target[part]
-        target[path[-1]] = new
-        if len(found) > before:
-            from_env.add(path)
-
-    source.walk_scalars(visit)
-    for value in found:
-        GLOBAL_REDACTOR.add(value)
-    return frozenset(notification_names)
-
-
-def _register_inline_secrets(data: Any) -> None:
-    """Every secret written in the file itself (``is_secret_path``) goes to the redactor;
-    paths (``secrets_file``) do not: they are no secret."""
-    for path, value in leaves(data):
-        if isinstance(value, str) and is_secret_path(path):
-            GLOBAL_REDACTOR.add(value)
-            GLOBAL_REDACTOR.add(value.strip())
+from session.yamlsource import YamlSource, read_config_text
 
 
 def _validated(source: YamlSource) -> TradedayConfig:
@@ -141,24 +75,14 @@ def load_config(path: str | os.PathLike[str] | None = None, *, environ: Any = No
 def config_from_text(cfg_path: Path, text: str, *, environ: Any = None) -> TradedayConfig:
     """The config that ``text`` would be as the file ``cfg_path`` (ConfigManager.save checks
     what it is about to write with it); ConfigError as load_config."""
-    source = YamlSource(cfg_path, text)
-    if not isinstance(source.data, dict):
-        raise ConfigValidationError(f"{cfg_path}:1 the config must be a mapping of sections "
-                                    "(version, mode, market, ...)")
-    for key in source.data:
-        if not isinstance(key, str):
-            raise ConfigValidationError(source.locate((key,), f"section names must be text, not {key!r}"))
-    env_paths: set[tuple[str | int, ...]] = set()
-    notification_env = _interpolate_tradeday_sections(source, os.environ if environ is None else environ, env_paths)
-    _register_inline_secrets({k: v for k, v in source.data.items() if k in TRADEDAY_SECTIONS})
-
+    source, notification_env, env_paths = read_source(cfg_path, text, environ)
     config = _validated(source)
     for value in notification_secrets(config.notifications):
         GLOBAL_REDACTOR.add(value)
 
     config._loaded_from(cfg_path.resolve(), source.text)
     config._notification_env = notification_env
-    config._env_paths = frozenset(env_paths)
+    config._env_paths = env_paths
     config.warnings.extend(_section_typo_warnings(config, source))
     return config
 

@@ -418,19 +418,23 @@ class TradedayConfig(BaseModel):
 
     @property
     def root_dir(self) -> Path:
-        base = self._path.parent if self._path else Path.cwd()
-        return (base / (self.root or ".")).resolve()
+        from session.config.source import root_dir_of
+
+        return root_dir_of(self._path, self.root)
 
     def resolve(self, p: str | os.PathLike[str]) -> Path:
-        path = Path(os.path.expanduser(str(p)))
-        return path if path.is_absolute() else (self.root_dir / path)
+        from session.config.source import resolve_in
+
+        return resolve_in(self.root_dir, p)
 
     @property
     def artifacts_dir(self) -> Path:
         return self.resolve(self.paths.artifacts)
 
     def _derived(self, configured: str | None, name: str) -> Path:
-        return self.resolve(configured) if configured else self.artifacts_dir / name
+        from session.config.source import folder_in
+
+        return folder_in(self.root_dir, self.artifacts_dir, configured, name)
 
     @property
     def logs_dir(self) -> Path:
@@ -458,9 +462,9 @@ class TradedayConfig(BaseModel):
 
     def journal_path(self, day: date) -> Path:
         """The day's journal: ``{date}.csv``, or ``{date}.jsonl`` when only that exists."""
-        csv = self.journal_dir / f"{day.isoformat()}.csv"
-        jsonl = self.journal_dir / f"{day.isoformat()}.jsonl"
-        return jsonl if jsonl.exists() and not csv.exists() else csv
+        from session.config.source import journal_file
+
+        return journal_file(self.journal_dir, day)
 
     @property
     def engine_options(self) -> Section | None:

@@ -118,12 +118,16 @@ def meta_bytes(doc: Mapping[str, Any], book: LotBook | None) -> bytes:
     return orjson.dumps(meta, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def _read_meta(json_path: Path) -> dict[str, Any] | None:
-    """The report's side file, or None when it is missing, damaged or another report's."""
+def _read_meta(json_path: Path, *, carry: bool = True) -> dict[str, Any] | None:
+    """The report's side file, or None when it is missing, damaged or another report's
+    (without ``carry``: its records only, the lot columns not parsed)."""
     import orjson
 
     try:
-        meta = orjson.loads(report_meta_path(json_path).read_bytes())
+        raw = report_meta_path(json_path).read_bytes()
+        meta = _records_only(raw) if not carry else None
+        if meta is None:
+            meta = orjson.loads(raw)
         with json_path.open("rb") as fh:
             head = fh.read(_HEAD_BYTES)
     except (OSError, orjson.JSONDecodeError):
@@ -135,10 +139,27 @@ def _read_meta(json_path: Path) -> dict[str, Any] | None:
     return meta
 
 
+def _records_only(raw: bytes) -> dict[str, Any] | None:
+    """The side file without its last key, ``carry`` (most of its bytes: a column per lot field),
+    which a regeneration does not need; None when it does not end with that key. ``meta_bytes``
+    writes it last, and its text cannot occur elsewhere: a quote inside a JSON string is escaped,
+    and no key inside the carry columns is named so."""
+    import orjson
+
+    at = raw.rfind(b',"carry":')
+    if at < 0:
+        return None
+    try:
+        head = orjson.loads(raw[:at] + b"}")
+    except orjson.JSONDecodeError:
+        return None
+    return head if isinstance(head, dict) else None
+
+
 def read_earlier_record(json_path: Path) -> dict[str, Any]:
     """What a regeneration keeps from the report it replaces: ``mode``, ``summary``,
     ``session``, ``steps`` (from the side file; the whole report when there is none)."""
-    meta = _read_meta(json_path)
+    meta = _read_meta(json_path, carry=False)
     if meta is not None and all(k in meta for k in ("mode", "summary", "session", "steps")):
         return {k: meta[k] for k in ("mode", "summary", "session", "steps")}
     return read_json_report(json_path)

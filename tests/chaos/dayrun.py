@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import psutil
 import pytest
 
-from tests.conftest import REPO, TRADEDAY
+from tests.conftest import REPO, popen_tradeday
 
 PY = sys.executable
 NY = ZoneInfo("America/New_York")
@@ -67,8 +67,7 @@ def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def start(args: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """``tradeday ARGS`` as cron would start it, output captured."""
-    return subprocess.Popen([TRADEDAY, *args], cwd=cwd, env=clean_env(env), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return popen_tradeday(args, cwd=cwd, env=clean_env(env))
 
 
 @contextmanager

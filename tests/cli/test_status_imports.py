@@ -5,6 +5,7 @@ modules it loaded."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 from tests.conftest import REPO, write_config
 
 DAY = "2026-03-03"  # a Tuesday; the previous report is Monday's
-HEAVY = ("pandas", "numpy", "pandas_market_calendars", "exchange_calendars", "matplotlib", "jinja2",
+HEAVY = ("pydantic", "pydantic_core", "pandas", "numpy", "pandas_market_calendars", "exchange_calendars", "matplotlib", "jinja2",
          "kiteconnect", "ib_async", "requests")  # psutil is fine: status looks at the recorded pid
 # Whole packages status has no use for: the end of day's pipeline, the FIFO, the CSV fast path.
 NOT_NEEDED = ("session.eod.pipeline", "session.eod.hooks", "reports.pnl.day", "reports.pnl.fifo",
@@ -53,9 +54,15 @@ def test_status_loads_neither_pandas_nor_numpy_nor_the_end_of_day(tmp_path: Path
          "lots": [{"quantity": "10", "price": "190.00", "entry_time": "2026-03-02T15:00:00-05:00",
                    "fees": "0.50"}]}]}))
 
-    done = subprocess.run([sys.executable, "-c", SCRIPT, "status", "-c", str(cfg), "--date", DAY, "--json"],
-                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    env = {**os.environ, "TRADEDAY_CACHE_DIR": str(tmp_path / "cache")}
+    argv = [sys.executable, "-c", SCRIPT, "status", "-c", str(cfg), "--date", DAY, "--json"]
+    first = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=60, env=env)
+    assert first.returncode == 0, first.stderr
+    # The second start answers from the config snapshot (session/config/snapshot.py): neither the
+    # config models nor typer's TypeAdapters, so no pydantic at all.
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=60, env=env)
     assert done.returncode == 0, done.stderr
+    assert done.stdout == first.stdout
     status = json.loads(done.stdout)
     assert status["phase"] == "DONE" and status["engines"][0]["name"] == "demo"
     # The carried lot was closed today: the PnL path (journal + previous report) really ran.

@@ -171,3 +171,98 @@ def test_trades_made_on_demand_are_the_list(monkeypatch, us):
     expected = dumps_report_bytes(doc)
     assert dumps_report_bytes({**doc, "trades": lazy}) == expected
     assert b"".join(report_json_chunks({**doc, "trades": lazy}, per_chunk=4)) == expected
+
+
+# --- the second range pass (issue 15): each fast path against the plain code it replaces
+
+
+def test_open_positions_of_compute_day_print_as_the_loop_printed_them(loop_templates):
+    # compute_day's rows (plain str and numbers, hostile names included) take the column path
+    from reports.table_rows import _plain_columns
+
+    doc = _document()
+    assert _plain_columns(doc["open_positions"]) is not None
+    for render in (render_daily_markdown, render_daily_html):
+        assert render(doc) == render(doc, templates_dir=loop_templates)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(-2_000_000_000, 4_000_000_000), st.sampled_from([0, 0, 1, 250, 999_999])),
+                min_size=1, max_size=40),
+       st.sampled_from([IST, ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata"), UTC]))
+def test_iso_times_each_is_isoformat_of_each_instant(instants, tz):
+    from reports.journal import time_from_ns
+    from reports.pnl.isotimes import iso_times_each
+
+    ns = np.array([s * 10**9 + us * 1000 for s, us in instants], dtype=np.int64)
+    assert iso_times_each(ns, tz) == [time_from_ns(int(v), tz).isoformat() for v in ns]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 10**15), st.integers(0, 10**17)), min_size=1, max_size=20),
+       st.integers(0, 6), st.integers(0, 8), st.integers(0, 8))
+def test_open_position_averages_in_arrays_are_the_exact_ones(totals, qd, pd_, places):
+    from reports.pnl.decimal_text import JSON_EXACT_INT
+    from reports.pnl.kernels import int_div_half_even
+    from reports.pnl.lots import _vector_quantities_and_averages
+
+    tq = np.array([q for q, _ in totals], dtype=np.int64)
+    tc = np.array([c for _, c in totals], dtype=np.int64)
+    fast = _vector_quantities_and_averages(tq, tc, 10**qd, places, pd_)
+    if fast is None:  # outside the exact range: the Python ints path runs instead
+        return
+    unit, quantities, averages = 10**qd, [], []
+    for q, c in zip(tq.tolist(), tc.tolist(), strict=True):  # LotBook's plain loop
+        quantities.append(q // unit if q % unit == 0 and abs(q // unit) < JSON_EXACT_INT else q / unit)
+        num, den = (c * 10 ** (places - pd_), q) if places >= pd_ else (c, q * 10 ** (pd_ - places))
+        averages.append(int_div_half_even(num, den) / 10**places)
+    assert fast == (quantities, averages)
+    assert [type(v) for v in fast[0]] == [type(v) for v in quantities]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(-(2**62), 2**62) | st.integers(0, 10**6), min_size=64, max_size=200), st.integers(0, 30))
+def test_lot_texts_are_format_scaled(values, decimals):
+    from reports.journal import format_scaled
+    from reports.pnl.lots import _texts
+
+    arr = np.array(values, dtype=np.int64)
+    assert _texts(arr, decimals) == [format_scaled(v, decimals) for v in values]
+    positive = np.abs(arr) // 2
+    assert _texts(positive, decimals) == [format_scaled(v, decimals) for v in positive.tolist()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab 1.,-%\t\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029\\`#|<>[]ü\u00a0")),
+               max_size=12))
+def test_markdown_escape_of_plain_text_is_the_text(text):
+    import re
+
+    from reports.markdown_text import escape_markdown
+
+    breaks = re.compile(r"[ \t]*(?:\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029])\s*")
+    assert escape_markdown(text) == re.sub(r"([\\`#|<>\[\]])", r"\\\1", breaks.sub(" ", text))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(-(10**17), 10**17) | st.just(0), st.integers(0, 6) | st.just(0), st.booleans(),
+       st.sampled_from([None, 0, 2, 4, 15]), st.sampled_from(["INR", "JPY", ""]))
+def test_money_of_a_float_is_the_decimal_text(mantissa, decimals, signed, places, currency):
+    from reports.render import format_money
+
+    for value in (mantissa / 10**decimals, float(mantissa) * 1.000001, -0.0):
+        d = D(str(value))
+        p = places if places is not None else (0 if currency == "JPY" else 2)
+        sign = "-" if d < 0 else ("+" if signed and d > 0 else "")
+        expected = f"{sign}{abs(d):,.{p}f}{f' {currency}' if currency else ''}"
+        assert format_money(value, currency, signed=signed, places=places) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(-5, 5) | st.integers(-(2**62), 2**62), max_size=30))
+def test_sorted_unique_is_numpy_unique(values):
+    from reports.journal.scaled import sorted_unique
+
+    arr = np.array(values, dtype=np.int64)
+    got, expected = sorted_unique(arr), np.unique(arr)
+    assert got.dtype == expected.dtype and got.tolist() == expected.tolist()

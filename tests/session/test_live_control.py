@@ -70,6 +70,12 @@ def test_status_json_mid_run_has_the_journals_pnl(tmp_path: Path, cli_home: Path
     with running(["run", "-c", str(cfg), "--start-now", "--duration", "60s"], cwd=cli_home) as proc:
         wait_for_line(log_of(tmp_path, "fills"), "filler paused 15", proc=proc)
         status = _status(cfg, cli_home)
+        deadline = time.monotonic() + 30
+        # The engine is STARTING for its start_secs (0.2 s) and the filler can print all 15
+        # fills sooner: wait for the state, not for a time.
+        while _engine(status, "fills")["state"] == "STARTING" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            status = _status(cfg, cli_home)
         journal = tmp_path / "artifacts" / "journal" / f"{market_today()}.csv"
         report = compute_day(read_journal(journal).fills, currency="USD")
         pnl = status["pnl"]

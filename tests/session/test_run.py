@@ -16,7 +16,7 @@ import psutil
 
 from session.calendar import SessionDay
 from session.day import plan_window
-from tests.conftest import ENGINES, REPO, TRADEDAY, assert_no_secrets, read_tree, run_tradeday, write_config
+from tests.conftest import ENGINES, REPO, assert_no_secrets, popen_tradeday, read_tree, run_tradeday, write_config
 from tests.fakes.http_recorder import HttpRecorder, Reply
 
 PY = sys.executable
@@ -45,8 +45,7 @@ def sample_engine(name: str = "demo", **fields: str) -> str:
 
 def start_run(cfg: Path, *args: str, cwd: Path) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEDAY_")}
-    return subprocess.Popen([TRADEDAY, "run", "-c", str(cfg), *args], cwd=cwd, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return popen_tradeday(["run", "-c", str(cfg), *args], cwd=cwd, env=env)
 
 
 def market_today(tz: ZoneInfo = NY) -> date:

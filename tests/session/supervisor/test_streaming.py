@@ -142,7 +142,8 @@ def _pump(chunks: list[bytes], threaded: bool = False, **reader_kwargs) -> tuple
     console_buffer = io.BytesIO()
     counters = OutputCounters()
     source = ThreadSource(read_fd) if threaded else read_fd
-    reader = PipeReader(source, engine="e", log=log, console=ConsoleWriter(console_buffer), counters=counters, **reader_kwargs)
+    console = reader_kwargs.pop("console_writer", None) or ConsoleWriter(console_buffer)
+    reader = PipeReader(source, engine="e", log=log, console=console, counters=counters, **reader_kwargs)
     reader.start()
     written = 0
     for chunk in chunks:
@@ -253,3 +254,57 @@ def test_console_copy_of_output_that_is_not_utf8() -> None:
     assert console_safe(b"caf\xe9", fallback=None) == "caf\ufffd".encode()  # POSIX: replaced
     # Windows: an engine writes to its pipe in the ANSI code page; the console shows the text
     assert console_safe(b"caf\xe9 \x80", fallback="cp1252") == "café €".encode()
+
+
+class _CountingNull(io.FileIO):
+    """/dev/null itself, counting the bytes written to it."""
+
+    written = 0
+
+    def write(self, data) -> int:  # type: ignore[no-untyped-def, override]
+        self.written += len(data)
+        return super().write(data)
+
+
+def test_no_console_copy_for_the_null_device_and_the_log_is_the_same(tmp_path: Path) -> None:
+    """`tradeday run >/dev/null` (cron): the console copy would be dropped by the kernel, so it
+    is not made; the log and the counters are exactly what they are with a real console."""
+    chunks = [b"a\n@trad", b"eday x\nERROR b\ncaf\xc3", b"\xa9\n" + b"y" * 70000 + b"\nlast"]
+    with _CountingNull(os.devnull, "wb") as null:
+        writer = ConsoleWriter(null)  # type: ignore[arg-type]
+        seen, console, counters = _pump(chunks, console_writer=writer)
+        assert null.written == 0 and console == b""
+        assert writer.discards and not writer.enabled
+    expected, shown, expected_counters = _pump(chunks)
+    assert shown.startswith(b"[e] a\n[e] @tradeday x\n")  # a real console gets the copy
+    assert seen == expected == [b"a", b"@tradeday x", b"ERROR b", "café".encode(), b"y" * MAX_LINE_BYTES,
+                                b"y" * (70000 - MAX_LINE_BYTES), b"last"]
+    assert (counters.lines_total, counters.last_line) == (expected_counters.lines_total, "last") == (7, "last")
+    # Real consoles: a terminal, a file, a pipe.
+    leader, follower = os.openpty()
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(follower, "wb") as tty, open(tmp_path / "out", "wb") as file, os.fdopen(write_fd, "wb") as pipe:
+        assert all(ConsoleWriter(s).enabled and not ConsoleWriter(s).discards for s in (tty, file, pipe))  # type: ignore[arg-type]
+    os.close(leader)
+    os.close(read_fd)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="F_SETPIPE_SZ is Linux's")
+def test_a_polled_pipe_is_enlarged_so_that_a_resting_reader_does_not_hold_the_engine_up() -> None:
+    """In a flood the reader rests ~0.2 ms between reads to take several writes at once; a 64 KiB
+    pipe would fill meanwhile at 400 MB/s, so the pipe is made 256 KiB first (seen from the
+    writer's end, as the engine sees it). The flood tests above check what comes through."""
+    import fcntl
+
+    from session.streaming import PollSource
+
+    read_fd, write_fd = os.pipe()
+    try:
+        assert fcntl.fcntl(write_fd, fcntl.F_GETPIPE_SZ) < 256 * 1024  # 64 KiB by default
+        source = PollSource(read_fd)
+        assert fcntl.fcntl(write_fd, fcntl.F_GETPIPE_SZ) == 256 * 1024 and source.rests
+        os.write(write_fd, b"x" * 200_000)  # would block on a 64 KiB pipe
+        assert source.read(65537, 1) == b"x" * 65537
+    finally:
+        os.close(write_fd)
+        os.close(read_fd)

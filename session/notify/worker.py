@@ -217,6 +217,11 @@ class ChannelWorker:
         result = self._deliver(item, self.hub.config.max_attempts)
         with self.cond:
             abandoned = self.abandoned
+            if not abandoned:
+                # Its outcome is ours to record from here: a close() giving up on this
+                # sender while it writes to the outbox must not write the message as well
+                # (kept twice, it would be sent twice).
+                self.inflight = None
         if abandoned:
             # close() gave up waiting and writes this message to the outbox, claimed
             # for this process so that no other drains it meanwhile.

@@ -235,6 +235,39 @@ def test_emit_never_blocks_even_with_a_hanging_channel(hubs: Hubs) -> None:
     assert sum(1 for e in kept if e["message"]["level"] == "critical") == 50
 
 
+def test_a_message_written_by_its_sender_as_close_gives_up_is_kept_once(hubs: Hubs) -> None:
+    """The sender's own outbox write of a failed message races close() giving up on it: the
+    message was in flight a moment before. It is kept once, not once by each (which would
+    send it twice later). Found under load by the 10k-emit test above (51 CRITICALs of 50)."""
+    from filelock import FileLock
+
+    with HttpRecorder(default=Reply.hanging(30)) as hanging:
+        hub = hubs(config(webhook(hanging), timeout=0.3, max_attempts=1))
+        worker = hub._workers[0]
+        held, done = threading.Event(), threading.Event()
+
+        def hold_the_outbox_until_close_gives_up() -> None:
+            # The sender's write of the failed message waits on this lock, so close()
+            # finds it still running at its deadline. (filelock's locks are per thread.)
+            with FileLock(str(hub.outbox.lock_path)):
+                held.set()
+                deadline = time.monotonic() + 30
+                while not worker.abandoned and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            done.set()
+
+        helper = threading.Thread(target=hold_the_outbox_until_close_gives_up, daemon=True)
+        helper.start()
+        assert held.wait(30)
+        hub.emit("message", "critical", "only one", "")
+        hanging.wait_for(1)
+        hub.close(flush_timeout=0.6)  # past the 0.3 s attempt: the sender is at the lock
+        assert done.wait(30)
+        worker.thread.join(30)
+    kept = hubs.outbox()
+    assert [e["message"]["title"] for e in kept] == ["only one"]
+
+
 def test_close_flushes_pending_messages_within_flush_timeout(hubs: Hubs) -> None:
     with HttpRecorder(default=Reply(hang=0.2)) as slow:
         hub = hubs(config(webhook(slow)))

@@ -258,7 +258,9 @@ class NotificationHub:
                 # never wait for a disk.
                 with worker.cond:
                     worker.abandoned = True
-                    inflight = worker.inflight if worker.inflight and worker.inflight.late_entry is None else None
+                    inflight = worker.inflight
+                    if inflight is not None and (inflight.late_entry is not None or worker.inflight_settled):
+                        inflight = None  # still in the outbox, or being written there by the sender
                     stranded = ([inflight] if inflight else []) + worker.take_all()
                     for item in stranded:  # ids now, so the thread can find them later
                         item.entry_id = item.entry_id or new_entry_id()

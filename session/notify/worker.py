@@ -80,6 +80,7 @@ class ChannelWorker:
         self.size = 0
         self.backlog: deque[QueueItem] = deque()
         self.inflight: QueueItem | None = None
+        self.inflight_settled = False  # its send is over and the sender is recording the outcome
         self.closing = False
         self.abandoned = False
         # Set by close() once it has written an abandoned worker's messages to the outbox.
@@ -162,6 +163,7 @@ class ChannelWorker:
                     if item is None:
                         return  # closing and nothing left
                     self.inflight = item
+                    self.inflight_settled = False
                 if self.hub._past_deadline():
                     with self.cond:
                         self.inflight = None
@@ -220,8 +222,9 @@ class ChannelWorker:
             if not abandoned:
                 # Its outcome is ours to record from here: a close() giving up on this
                 # sender while it writes to the outbox must not write the message as well
-                # (kept twice, it would be sent twice).
-                self.inflight = None
+                # (kept twice, it would be sent twice). Still in flight for flush() until
+                # it is recorded.
+                self.inflight_settled = True
         if abandoned:
             # close() gave up waiting and writes this message to the outbox, claimed
             # for this process so that no other drains it meanwhile.

@@ -429,7 +429,12 @@ class PipeReader(threading.Thread):
             if stopping and drained_after_stop > _DRAIN_LIMIT_BYTES:
                 break
             if rest and not stopping:
-                time.sleep(FLOOD_REST_SECONDS)
+                try:
+                    time.sleep(FLOOD_REST_SECONDS)
+                except OSError:
+                    # A faked clock stepped back (libfaketime) refused the sleep (EINVAL):
+                    # the rest is only for speed, so read now and rest no more.
+                    rests = rest = False
             wanted = max_line + 1 - len(partial)
             data = source.read(wanted, 0 if stopping else POLL_SECONDS)
             if data is None:

@@ -289,6 +289,29 @@ def test_no_console_copy_for_the_null_device_and_the_log_is_the_same(tmp_path: P
     os.close(read_fd)
 
 
+def test_a_refused_rest_does_not_stop_the_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under libfaketime with the clock stepped back, the reader's ~0.2 ms rest in a flood
+    raised OSError (EINVAL from the faked clock_nanosleep) and the reader thread died: the
+    rest of the engine's output was never logged (seen once in CI, test_clock_steps). A
+    refused rest means: read now, and do not rest again. The refusal is injected here."""
+    import session.streaming as streaming
+
+    class RefusingSleep:
+        def __getattr__(self, name: str) -> object:
+            return getattr(time, name)
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            raise OSError(22, "Invalid argument")
+
+    monkeypatch.setattr(streaming, "time", RefusingSleep())
+    total = 8 * 1024 * 1024
+    log = run_engine(tmp_path, [PY, str(ENGINES / "spew.py"), "flood", str(total)])
+    body = [line for line in engine_lines(log) if not line.startswith(b"spew lines=")]
+    expected = b"".join(map(_load_spew().flood_line, range(len(body))))
+    assert len(expected) >= total and b"\n".join(body) + b"\n" == expected
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="F_SETPIPE_SZ is Linux's")
 def test_a_polled_pipe_is_enlarged_so_that_a_resting_reader_does_not_hold_the_engine_up() -> None:
     """In a flood the reader rests ~0.2 ms between reads to take several writes at once; a 64 KiB

@@ -19,8 +19,9 @@ neighbours; wall times are printed too. The config writes
 the JSON and Markdown of each day (``reports.chart: false``; the PNG is optional and
 measured by bench_report.py). Also prints the carry run's time per day for the first and
 the last tenth of the range (cost per day must not grow with the days before it), taken
-from the step durations ``--json`` lists. Targets: no carry <= 3x read_csv,
-carry <= 4x.
+from the step durations ``--json`` lists, and each side's CPU for one day (mostly its
+start-up) and per further day (the range minus the one day, over the rest). Targets: no
+carry <= 3x read_csv, carry <= 4x.
 """
 from __future__ import annotations
 
@@ -154,11 +155,18 @@ def main() -> None:
         report = [TRADEDAY, "report", "-c", str(config), "--from", str(days[0]), "--to", str(days[-1]), "--json"]
         floor = [sys.executable, "-c", FLOOR, *map(str, files)]
         timed(floor)  # warm the file cache and the imports
-        walls: dict[str, list[float]] = {"read_csv": [], "no_carry": [], "carry": []}
-        cpus: dict[str, list[float]] = {"read_csv": [], "no_carry": [], "carry": []}
+        # One day on each side as well: the range minus it, over the other days, is the cost
+        # per day, and the one day is mostly start-up (each side's imports).
+        floor_one = [sys.executable, "-c", FLOOR, str(files[0])]
+        report_one = [TRADEDAY, "report", "-c", str(config), "--from", str(days[0]), "--to", str(days[0]),
+                      "--json", "--no-carry"]
+        runs = (("read_csv", floor), ("no_carry", [*report, "--no-carry"]), ("carry", report),
+                ("read_csv_1", floor_one), ("no_carry_1", report_one))
+        walls: dict[str, list[float]] = {name: [] for name, _ in runs}
+        cpus: dict[str, list[float]] = {name: [] for name, _ in runs}
         per_day: list[float] = []
         for _ in range(args.rounds):
-            for name, cmd in (("read_csv", floor), ("no_carry", [*report, "--no-carry"]), ("carry", report)):
+            for name, cmd in runs:
                 wall, cpu, out = timed(cmd)
                 walls[name].append(wall)
                 cpus[name].append(cpu)
@@ -185,6 +193,11 @@ def main() -> None:
             "carry_ms_per_day_first_tenth": round(1000 * statistics.mean(per_day[:tenth]), 1),
             "carry_ms_per_day_last_tenth": round(1000 * statistics.mean(per_day[-tenth:]), 1),
             "open_positions_last_day": open_last,
+            # CPU per day beyond the first (medians): the range's cost without start-up.
+            "cpu_one_day_read_csv_s": round(cpu["read_csv_1"], 3),
+            "cpu_one_day_report_s": round(cpu["no_carry_1"], 3),
+            "cpu_ms_per_day_read_csv": round(1000 * (cpu["read_csv"] - cpu["read_csv_1"]) / max(1, len(days) - 1), 1),
+            "cpu_ms_per_day_no_carry": round(1000 * (cpu["no_carry"] - cpu["no_carry_1"]) / max(1, len(days) - 1), 1),
             "all_cpu": {k: [round(x, 3) for x in v] for k, v in cpus.items()},
         }
         print(json.dumps(result, indent=2))

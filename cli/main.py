@@ -100,6 +100,9 @@ def main(argv: list[str] | None = None) -> None:
     from core.fileperms import use_private_umask
 
     use_private_umask()  # before anything is written: files 0600, folders 0700 (README "Security")
+    from core import blas_threads
+
+    blas_threads.install()  # numpy, when a command needs it, without idle BLAS threads spinning
     from core.platform import prepare_std_streams
 
     prepare_std_streams()  # Windows: a pipe's code page must not fail a print

@@ -74,12 +74,17 @@ def _write_temp(target: Path, data: bytes | Iterable[bytes]) -> Path:
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     tmp = Path(name)
     try:
-        with os.fdopen(fd, "wb") as fh:
+        try:
             for piece in ((data,) if isinstance(data, (bytes, bytearray, memoryview)) else data):
-                fh.write(piece)
-            fh.flush()
-            os.fsync(fh.fileno())
-        set_file_mode(tmp)  # 0600, or 0640 for a group that shares the artifacts
+                _write_all(fd, piece)
+            # The mode before the fsync, by the descriptor (no second path lookup): the fsync then
+            # makes it durable with the data. 0600, or 0640 for a group that shares the artifacts.
+            set_file_mode(fd)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if os.name != "posix":
+            set_file_mode(tmp)  # there a descriptor's mode is left alone, a path's read-only flag is set
     except BaseException as failure:
         _discard([tmp])
         if not isinstance(failure, OSError):
@@ -89,6 +94,17 @@ def _write_temp(target: Path, data: bytes | Iterable[bytes]) -> Path:
             exc.filename = str(target)  # name the report file, not its temporary name
         raise
     return tmp
+
+
+def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
+    """All of ``data`` to ``fd`` unbuffered (one bytes object needs no buffer: a write, or a few
+    where the kernel takes part of it); a full disk raises OSError (ENOSPC)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:  # a regular file takes at least a byte or raises; never loop on nothing
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        view = view[written:]
 
 
 def _discard(paths: Iterable[Path]) -> None:

@@ -25,9 +25,17 @@ from reports.jinja_env import bytecode_cache, environment_class
 from reports.journal.scaled import EXACT, localcontext_of
 from reports.markdown_text import escape_markdown, finalize, md_code, md_filter
 from reports.moments import format_when, zone_of  # market time, to the second
-from reports.money_text import float_amount_text, minor_unit_of
+from reports.money_text import format_money, format_number, format_percent
 from reports.report_json import report_json_chunks
-from reports.table_rows import html_position_rows, md_position_rows
+from reports.table_rows import (
+    html_position_rows,
+    html_strategy_rows,
+    html_symbol_rows,
+    md_position_rows,
+    md_strategy_rows,
+    md_symbol_rows,
+    shared_cells,
+)
 
 if TYPE_CHECKING:
     import jinja2
@@ -209,8 +217,9 @@ def write_daily_report(
     png = render_daily_chart(doc) if chart else None
     chart_path = md.with_suffix(".png")
     chart_name = chart_path.name if png is not None else None
-    md_text = render_daily_markdown(doc, templates_dir=templates_dir, chart_name=chart_name)
-    html_text = render_daily_html(doc, templates_dir=templates_dir, chart_name=chart_name) if html_path else None
+    with shared_cells():  # the big tables' cells, made for the Markdown, printed again in the HTML
+        md_text = render_daily_markdown(doc, templates_dir=templates_dir, chart_name=chart_name)
+        html_text = render_daily_html(doc, templates_dir=templates_dir, chart_name=chart_name) if html_path else None
     written: dict[str, Path] = {"json": Path(json_path), "markdown": md}
     if html_path is not None and html_text is not None:
         written["html"] = Path(html_path)
@@ -328,7 +337,7 @@ def _new_environment(templates_dir: str | os.PathLike[str] | None, *, html: bool
     loaders.append(jinja2.PackageLoader("templates", ""))
     options: dict[str, Any] = {"autoescape": True} if html else {"autoescape": False, "finalize": finalize}
     env = environment_class()(
-        loader=jinja2.ChoiceLoader(loaders), bytecode_cache=bytecode_cache(),
+        loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -345,46 +354,33 @@ def _new_environment(templates_dir: str | os.PathLike[str] | None, *, html: bool
         "clock": format_clock,
         "when": format_when,
         "duration": _format_duration,
-        "md_position_rows": md_position_rows,
-        "html_position_rows": html_position_rows,
+        **_table_filters(),
     })
+    env.bytecode_cache = bytecode_cache(env)  # keyed by the filters just set (reports/jinja_env.py)
     return env
 
 
+def _table_filters() -> dict[str, Any]:
+    """The filters of reports.table_rows; the figure tables get the environment's field lookup
+    (for rows that are not plain dicts). Only new filters may pass the environment: Jinja decides
+    at compile time what a filter is called with, and a compiled template kept in the bytecode
+    cache would call an old filter the old way."""
+    import jinja2
+
+    def figures(rows_of: Any) -> Any:
+        @jinja2.pass_environment
+        def rows(env: jinja2.Environment, items: Any, currency: Any = "") -> Any:
+            return rows_of(items, currency, env.getattr)
+        return rows
+
+    return {
+        "md_position_rows": md_position_rows, "html_position_rows": html_position_rows,
+        "md_strategy_rows": figures(md_strategy_rows), "md_symbol_rows": figures(md_symbol_rows),
+        "html_strategy_rows": figures(html_strategy_rows), "html_symbol_rows": figures(html_symbol_rows),
+    }
+
+
 # ----------------------------------------------------------------- formatting
-
-
-def format_money(value: Any, currency: str = "", *, signed: bool = False, places: int | None = None) -> str:
-    """``1234.5`` -> ``1,234.50 INR``; signed: ``+1,234.50 INR`` / ``-87.20 USD``; None -> ``—``.
-
-    Decimal places: the currency's minor unit (2 for INR/USD, 0 for JPY) unless given.
-    """
-    if value is None:
-        return "—"
-    places = places if places is not None else (minor_unit_of(currency) if currency else 2)
-    text = float_amount_text(value, places) if type(value) is float else None  # most amounts: no Decimal
-    if text is not None:
-        sign = "-" if value < 0 else ("+" if signed and value > 0 else "")
-        return f"{sign}{text}{f' {currency}' if currency else ''}"
-    d = Decimal(str(value))
-    text = f"{abs(d):,.{places}f}"
-    sign = "-" if d < 0 else ("+" if signed and d > 0 else "")
-    return f"{sign}{text}{f' {currency}' if currency else ''}"
-
-
-def format_percent(value: Any, places: int = 1) -> str:
-    """A 0..1 fraction as a percentage: ``0.625`` -> ``62.5%``; None -> ``—``."""
-    if value is None:
-        return "—"
-    return f"{Decimal(str(value)) * 100:.{places}f}%"
-
-
-def format_number(value: Any, places: int | None = None) -> str:
-    if value is None:
-        return "—"
-    if places is None:
-        return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
-    return f"{value:,.{places}f}"
 
 
 def _format_duration(value: Any) -> str:

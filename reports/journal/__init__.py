@@ -15,7 +15,7 @@ rows the fast path cannot read (spaces, exponents, signs) go through
 
 Modules: :mod:`.model` (the format's columns, Fill, FillTable, LoadedJournal),
 :mod:`.read` (read_journal: the general CSV and JSON Lines readers), :mod:`.fastcsv`
-(the plain-CSV fast path), :mod:`.validate` with :mod:`.decimal_column` and
+(the plain-CSV fast path: the file's fields located) with :mod:`.fastfields` (their bytes decoded), :mod:`.validate` with :mod:`.decimal_column` and
 :mod:`.problems` (text columns into checked fills), :mod:`.scaled` and :mod:`.times`
 (exact numbers and instants), :mod:`.write` (write_journal).
 """

@@ -82,6 +82,8 @@ def _scan_plain(raw: np.ndarray, *, required: bool) -> _PlainScan:
     digits = length - has_dot
     decs = np.where(has_dot, length - dot_at - 1, 0)
     slow = ~(plain_decimal_bytes()[mat].all(axis=1) & (n_dots <= 1) & (digits >= 1) & (digits <= INT64_DIGITS))
+    # A zero byte before the end ("1.\x005") is text, not numpy's padding: Decimal refuses it.
+    slow |= np.count_nonzero(mat, axis=1) != length
     if not required:
         blank = length == 0
         slow &= ~blank  # an empty optional value means 0

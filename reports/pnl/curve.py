@@ -5,7 +5,7 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 from reports.journal.scaled import sorted_unique
-from reports.pnl.isotimes import iso_times_many
+from reports.pnl.isotimes import iso_times_runs
 from reports.pnl.kernels import stable_order
 from reports.pnl.money import Money
 
@@ -24,28 +24,40 @@ def equity_curve(
     """
     import numpy as np
 
-    def points(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        cum = np.cumsum(delta[rows])
-        keep = _thin(cum, max_points)
-        return time_ns[rows[keep]], cum[keep]
-
-    every = [points(np.arange(len(delta)))] if len(delta) else []
+    if len(delta) == 0:
+        return {"total": [], "strategies": {}}
+    cum_total = np.cumsum(delta)
+    keep_total = _thin(cum_total, max_points)
+    # The strategies' curves at once: fills by strategy (time order within one), one running sum
+    # restarting at each strategy, and a thinning pass only for a strategy with too many points.
     order = stable_order(strat)
     keys = strat[order]
-    bounds = np.searchsorted(keys, np.arange(len(names) + 1), "left").tolist() if len(keys) else []
-    codes = sorted_unique(strat).tolist()
-    every += [points(order[bounds[code]:bounds[code + 1]]) for code in codes]
-    # All series' times in one pass (one numpy pass per series was most of a small day's curve).
-    times = iso_times_many([t for t, _ in every], tz)
-    # and their values: each rounded alone either way, so one call gives what one per series would
-    values = money.many(np.concatenate([cum for _, cum in every])) if every else []
-    series, at = [], 0
-    for ts in times:
-        series.append(list(map(list, zip(ts, values[at:at + len(ts)], strict=True))))
-        at += len(ts)
-    total = series.pop(0) if len(delta) else []
-    strategies = {names[code]: s for code, s in zip(codes, series, strict=True)}
-    return {"total": total, "strategies": dict(sorted(strategies.items()))}
+    bounds = np.searchsorted(keys, np.arange(len(names) + 1), "left").tolist()
+    runs = [(code, lo, hi) for code, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)) if hi > lo]
+    del keys
+    cum = delta[order]
+    np.cumsum(cum, out=cum)
+    if len(runs) > 1:  # each strategy's sum from its own first fill on
+        lows = np.asarray([lo for _, lo, _ in runs[1:]], dtype=np.int64)
+        cum[lows[0]:] -= np.repeat(cum[lows - 1], np.diff(np.append(lows, len(cum))))
+    if any(hi - lo > max_points for _, lo, hi in runs):
+        kept = [lo + _thin(cum[lo:hi], max_points) for _, lo, hi in runs]
+        sizes = [len(k) for k in kept]
+        picked = np.concatenate(kept)
+        order, cum = order[picked], cum[picked]
+    else:
+        sizes = [hi - lo for _, lo, hi in runs]
+    # All series' times in one formatting pass, and their values in one rounding pass (each
+    # value is rounded alone either way).
+    times = iso_times_runs(np.concatenate([time_ns[keep_total], time_ns[order]]), [len(keep_total), *sizes], tz)
+    values = money.many(np.concatenate([cum_total[keep_total], cum]))
+    points = [[t, v] for t, v in zip(times, values, strict=True)]
+    at = len(keep_total)
+    strategies: dict[str, list[list[Any]]] = {}
+    for (code, _, _), size in zip(runs, sizes, strict=True):
+        strategies[names[code]] = points[at:at + size]
+        at += size
+    return {"total": points[:len(keep_total)], "strategies": dict(sorted(strategies.items()))}
 
 
 def _thin(values: np.ndarray, max_points: int) -> np.ndarray:

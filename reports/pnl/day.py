@@ -18,7 +18,7 @@ from reports.pnl.carry import OpenPosition
 from reports.pnl.currency import currency_for_market, minor_unit
 from reports.pnl.curve import equity_curve
 from reports.pnl.fifo import Fifo, Legs, match_fifo, split_legs
-from reports.pnl.figures import FillFigures, TradeInfo, empty_figures, figures_by, trade_rows
+from reports.pnl.figures import FillFigures, Grouping, TradeInfo, empty_figures, figures_by_each, trade_rows
 from reports.pnl.flags import session_flags
 from reports.pnl.inputs import Groups, Rows, Scales, group_codes, normalise
 from reports.pnl.isotimes import IsoColumn, has_microseconds, iso_times
@@ -153,12 +153,13 @@ def _figures(money: Money, trips: RoundTrips, day: _DayFills, groups: Groups, sc
         entry_iso, exit_iso = trade_times[:n_trades], trade_times[n_trades:]
     trade_info = TradeInfo(pnl=trips.pnl, strategy=t_strat, symbol=t_sym, entry_iso=entry_iso,
                            exit_iso=exit_iso, strat_names=groups.strat_names, sym_names=groups.sym_names)
-    everything = np.zeros(len(day), dtype=np.int64)
-    day_rows = figures_by(money, trade_info, np.zeros(n_trades, dtype=np.int64), everything, ["day"], day.figures)
+    day_rows, strategies, symbols = figures_by_each(money, trade_info, [
+        Grouping(np.zeros(n_trades, dtype=np.int64), np.zeros(len(day), dtype=np.int64), ["day"]),
+        Grouping(t_strat, day.strategy, groups.strat_names),
+        Grouping(t_sym, day.symbol, groups.sym_names),
+    ], day.figures)
     summary = day_rows[0] if day_rows else empty_figures(money)
     summary.pop("name", None)
-    strategies = figures_by(money, trade_info, t_strat, day.strategy, groups.strat_names, day.figures)
-    symbols = figures_by(money, trade_info, t_sym, day.symbol, groups.sym_names, day.figures)
     trades = _trades(money, trade_info, trips, scales)
     return _Figures(summary=summary, strategies=strategies, symbols=symbols, trades=trades)
 

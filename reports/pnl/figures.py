@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from reports.journal import scaled_to_decimal
 from reports.pnl.decimal_text import JSON_EXACT_INT
-from reports.pnl.kernels import GroupSort
+from reports.pnl.kernels import GroupSort, div_half_even
 from reports.pnl.money import Money
 
 if TYPE_CHECKING:
@@ -24,14 +24,15 @@ class TradeInfo:
     strat_names: list[str]
     sym_names: list[str]
 
-    def describe(self, money: Money, i: int) -> dict[str, Any]:
-        return {
-            "pnl": money.one(int(self.pnl[i])),
-            "strategy": self.strat_names[int(self.strategy[i])],
-            "symbol": self.sym_names[int(self.symbol[i])],
-            "entry_time": self.entry_iso[i],
-            "exit_time": self.exit_iso[i],
-        }
+    def describe_many(self, money: Money, rows: np.ndarray) -> list[dict[str, Any]]:
+        """The trades at ``rows`` as the figures name them (biggest winner, biggest loser)."""
+        entry, exit_ = self.entry_iso, self.exit_iso
+        return [
+            {"pnl": p, "strategy": self.strat_names[s], "symbol": self.sym_names[y], "entry_time": entry[i],
+             "exit_time": exit_[i]}
+            for p, s, y, i in zip(money.many(self.pnl[rows]), self.strategy[rows].tolist(),
+                                  self.symbol[rows].tolist(), rows.tolist(), strict=True)
+        ]
 
 
 @dataclass(frozen=True)
@@ -45,57 +46,105 @@ class FillFigures:
     notional_places: int
 
 
-def figures_by(
-    money: Money, trades: TradeInfo, trade_keys: np.ndarray, fill_keys: np.ndarray, names: list[str],
-    fills_of_day: FillFigures,
-) -> list[dict[str, Any]]:
-    """The core fields per key (strategy or symbol), sorted by realized PnL, best first.
+# Above this many rows (fills and trades, once per grouping) the groupings are done one at a time.
+_BATCH_ROWS = 1 << 18
 
-    Vectorised over groups (sorts and segment reductions), so a thousand symbols cost
-    about what one does.
+
+@dataclass(frozen=True)
+class Grouping:
+    """One way of grouping the figures: a key per trade and per fill of the day, and the keys' names."""
+
+    trade_keys: np.ndarray
+    fill_keys: np.ndarray
+    names: list[str]
+
+
+def figures_by_each(
+    money: Money, trades: TradeInfo, groupings: Sequence[Grouping], fills_of_day: FillFigures,
+) -> list[list[dict[str, Any]]]:
+    """Per grouping (the day, per strategy, per symbol), the core fields per key, sorted by
+    realized PnL, best first.
+
+    Vectorised over groups (sorts and segment reductions), so a thousand symbols cost about
+    what one does; and the groupings share one key space (the rows repeated once per
+    grouping), so three groupings cost one set of array operations, not three.
     """
     import numpy as np
 
-    groups = len(names)
-    fill_sort = GroupSort(fill_keys, groups)
-    trade_sort = GroupSort(trade_keys, groups)
-    pnl = trades.pnl
-    fills = fill_sort.counts
-    count = trade_sort.counts
-    wins = trade_sort.sum((pnl > 0).astype(np.int64))
-    losses = trade_sort.sum((pnl < 0).astype(np.int64))
-    gross = fill_sort.sum(fills_of_day.gross)
-    fees = fill_sort.sum(fills_of_day.fee)
-    turnover = fill_sort.sum(fills_of_day.notional)
+    if len(groupings) > 1 and (len(fills_of_day.gross) + len(trades.pnl)) * len(groupings) > _BATCH_ROWS:
+        # A big day: the per-call overhead no longer counts, the repeated rows' memory would.
+        return [figures_by_each(money, trades, [g], fills_of_day)[0] for g in groupings]
+    first_key = np.cumsum([0, *(len(g.names) for g in groupings)]).tolist()
+    groups = first_key[-1]
+    copies = len(groupings)
+    n_trades = len(trades.pnl)
+
+    def repeated(values: np.ndarray) -> np.ndarray:
+        return values if copies == 1 else np.concatenate([values] * copies)
+
+    def keys(per_grouping: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate([np.asarray(k, dtype=np.int64) + lo for k, lo in zip(per_grouping, first_key,
+                                                                                   strict=False)])
+
+    fill_sort = GroupSort(keys([g.fill_keys for g in groupings]), groups)
+    trade_sort = GroupSort(keys([g.trade_keys for g in groupings]), groups)
+    pnl = repeated(trades.pnl)
+    gross = fill_sort.sum(repeated(fills_of_day.gross))
+    fees = fill_sort.sum(repeated(fills_of_day.fee))
+    turnover = fill_sort.sum(repeated(fills_of_day.notional))
+    drawdown = fill_sort.drawdown(repeated(fills_of_day.delta))
     win_sum = trade_sort.sum(np.where(pnl > 0, pnl, 0))
     loss_sum = trade_sort.sum(np.where(pnl < 0, pnl, 0))
-    best = trade_sort.extreme(pnl, largest=True)
-    worst = trade_sort.extreme(pnl, largest=False)
-    drawdown = fill_sort.drawdown(fills_of_day.delta)
-    turnover_money = Money(fills_of_day.notional_places, money.places)
-    out: list[dict[str, Any]] = []
-    for g in np.flatnonzero((fills > 0) | (count > 0)).tolist():
-        n_trades, n_wins, n_losses = int(count[g]), int(wins[g]), int(losses[g])
-        w_sum, l_sum = int(win_sum[g]), int(loss_sum[g])
-        out.append({
-            "name": names[g],
-            "realized_pnl": money.one(int(gross[g]) - int(fees[g])),
-            "gross_pnl": money.one(int(gross[g])),
-            "fees": money.one(int(fees[g])),
-            "fills": int(fills[g]),
-            "trades": n_trades,
-            "wins": n_wins,
-            "losses": n_losses,
-            "win_rate": round(n_wins / n_trades, 6) if n_trades else None,
-            "biggest_winner": trades.describe(money, int(best[g])) if n_wins else None,
-            "biggest_loser": trades.describe(money, int(worst[g])) if n_losses else None,
-            "avg_win": money.ratio(w_sum, n_wins) if n_wins else None,
-            "avg_loss": money.ratio(l_sum, n_losses) if n_losses else None,
-            "profit_factor": round(w_sum / -l_sum, 4) if n_losses else None,
-            "max_drawdown": money.one(int(drawdown[g])),
-            "turnover": turnover_money.one(int(turnover[g])),
-        })
-    out.sort(key=lambda e: (-e["realized_pnl"], e["name"]))
+    wins = trade_sort.sum((pnl > 0).astype(np.int64))
+    losses = trade_sort.sum((pnl < 0).astype(np.int64))
+    # Every money figure of every group in one rounding pass per field (each value is rounded
+    # alone either way); averages half-even as money.ratio takes them.
+    realized_m = money.many(gross - fees)
+    gross_m, fees_m, drawdown_m = money.many(gross), money.many(fees), money.many(drawdown)
+    turnover_m = Money(fills_of_day.notional_places, money.places).many(turnover)
+    avg_win_m = money.many(div_half_even(win_sum, np.maximum(wins, 1).astype(win_sum.dtype)))
+    avg_loss_m = money.many(div_half_even(loss_sum, np.maximum(losses, 1).astype(loss_sum.dtype)))
+    best_of: list[dict[str, Any] | None] = [None] * groups
+    worst_of: list[dict[str, Any] | None] = [None] * groups
+    if n_trades:
+        best = trade_sort.extreme(pnl, largest=True) % n_trades  # the trade (its row in one copy)
+        worst = trade_sort.extreme(pnl, largest=False) % n_trades
+        with_wins, with_losses = np.flatnonzero(wins > 0), np.flatnonzero(losses > 0)
+        described = trades.describe_many(money, np.concatenate([best[with_wins], worst[with_losses]]))
+        for g, d in zip(with_wins.tolist(), described, strict=False):
+            best_of[g] = d
+        for g, d in zip(with_losses.tolist(), described[len(with_wins):], strict=True):
+            worst_of[g] = d
+    fills, count = fill_sort.counts.tolist(), trade_sort.counts.tolist()
+    wins_l, losses_l, win_sum_l, loss_sum_l = wins.tolist(), losses.tolist(), win_sum.tolist(), loss_sum.tolist()
+    out: list[list[dict[str, Any]]] = []
+    for grouping, lo in zip(groupings, first_key, strict=False):
+        rows: list[dict[str, Any]] = []
+        for g in range(lo, lo + len(grouping.names)):
+            n_trades_g = count[g]
+            if not (n_trades_g or fills[g]):
+                continue
+            n_wins, n_losses = wins_l[g], losses_l[g]
+            rows.append({
+                "name": grouping.names[g - lo],
+                "realized_pnl": realized_m[g],
+                "gross_pnl": gross_m[g],
+                "fees": fees_m[g],
+                "fills": fills[g],
+                "trades": n_trades_g,
+                "wins": n_wins,
+                "losses": n_losses,
+                "win_rate": round(n_wins / n_trades_g, 6) if n_trades_g else None,
+                "biggest_winner": best_of[g],
+                "biggest_loser": worst_of[g],
+                "avg_win": avg_win_m[g] if n_wins else None,
+                "avg_loss": avg_loss_m[g] if n_losses else None,
+                "profit_factor": round(win_sum_l[g] / -loss_sum_l[g], 4) if n_losses else None,
+                "max_drawdown": drawdown_m[g],
+                "turnover": turnover_m[g],
+            })
+        rows.sort(key=lambda e: (-e["realized_pnl"], e["name"]))
+        out.append(rows)
     return out
 
 
@@ -114,20 +163,23 @@ def trade_rows(
     avg_entry: np.ndarray, avg_exit: np.ndarray, price_places: int, fees: np.ndarray,
     fees_carried: np.ndarray, fills: np.ndarray,
 ) -> list[dict[str, Any]]:
-    strat = [info.strat_names[i] for i in info.strategy.tolist()]
-    sym = [info.sym_names[i] for i in info.symbol.tolist()]
+    import numpy as np
+
+    # names and sides picked from object arrays: the same str objects, no loop per trade
+    strat = np.asarray(info.strat_names, dtype=object)[info.strategy].tolist()
+    sym = np.asarray(info.sym_names, dtype=object)[info.symbol].tolist()
+    side = np.asarray(["SHORT", "LONG"], dtype=object)[t_long.astype(np.int64)].tolist()
     qty = _quantities(t_qty, qd)
     entry_px = Money(price_places, price_places).many(avg_entry)
     exit_px = Money(price_places, price_places).many(avg_exit)
     pnl = money.many(info.pnl)
     fee = money.many(fees)
     fee_c = money.many(fees_carried)
-    side = ["LONG" if v else "SHORT" for v in t_long.tolist()]
     return [
         {
             "strategy": s, "symbol": y, "side": sd, "quantity": q,
             "entry_time": et, "exit_time": xt, "avg_entry": ae, "avg_exit": ax,
-            "pnl": p, "fees": f, "fees_carried": fc, "fills": int(nf),
+            "pnl": p, "fees": f, "fees_carried": fc, "fills": nf,
         }
         for s, y, sd, q, et, xt, ae, ax, p, f, fc, nf in zip(
             strat, sym, side, qty, info.entry_iso, info.exit_iso, entry_px, exit_px, pnl, fee, fee_c,
@@ -137,7 +189,16 @@ def trade_rows(
 
 
 def _quantities(values: np.ndarray, decimals: int) -> list[int | float]:
+    import numpy as np
+
+    small = values.dtype != object and (
+        len(values) == 0 or (int(values.max()) < JSON_EXACT_INT and int(values.min()) > -JSON_EXACT_INT))
     if decimals == 0:
+        if small:
+            return values.tolist()
         # JSON integers up to 2**53; past that a float (no JSON reader takes 100-bit integers).
         return [v if abs(v) < JSON_EXACT_INT else float(v) for v in map(int, values.tolist())]
+    if small and decimals <= 22:
+        # An exact float over an exact power of ten: one correctly rounded division, as float(Decimal) is.
+        return (values.astype(np.float64) / 10 ** decimals).tolist()
     return [float(scaled_to_decimal(int(v), decimals)) for v in values.tolist()]

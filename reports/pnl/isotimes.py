@@ -1,13 +1,17 @@
 """Epoch nanoseconds to ISO-8601 text with the UTC offset, vectorised."""
 from __future__ import annotations
 
-from datetime import tzinfo
+import functools
+import itertools
+from datetime import date, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from reports.journal import time_from_ns
 
 if TYPE_CHECKING:
     import numpy as np
+
+_EPOCH = date(1970, 1, 1)
 
 
 def iso_times(ns: np.ndarray, tz: tzinfo) -> list[str]:
@@ -54,37 +58,42 @@ def has_microseconds(ns: np.ndarray) -> bool:
 
 
 def iso_times_many(arrays: list[np.ndarray], tz: tzinfo) -> list[list[str]]:
-    """``[iso_times(a, tz) for a in arrays]`` in two formatting passes however many arrays
+    """``[iso_times(a, tz) for a in arrays]`` in one or two formatting passes however many arrays
     (the equity curve has one per strategy: the per-call numpy overhead was most of it)."""
     import numpy as np
 
     sizes = [len(a) for a in arrays]
     if sum(sizes) == 0:
         return [[] for _ in arrays]
-    ns = np.concatenate([np.asarray(a, dtype=np.int64) for a in arrays])
+    texts = iso_times_runs(np.concatenate([np.asarray(a, dtype=np.int64) for a in arrays]), sizes, tz)
+    bounds = np.cumsum([0, *sizes]).tolist()
+    return [texts[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def iso_times_runs(ns: np.ndarray, sizes: list[int], tz: tzinfo) -> list[str]:
+    """:func:`iso_times` of each run of ``sizes`` consecutive instants of ``ns``, in one list:
+    each run is printed with microseconds when any of its own times has them."""
+    import numpy as np
+
+    if len(ns) == 0:
+        return []
+    ns = np.asarray(ns, dtype=np.int64)
     offsets = _utc_offsets_minutes(ns, tz)
     wall_us = ns // 1000 + offsets * 60_000_000
-    bounds = np.cumsum([0, *sizes]).tolist()
     fraction = wall_us % 1_000_000 != 0
-    # Each array is printed with microseconds when any of its own times has them.
-    with_us = [bool(fraction[lo:hi].any()) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
-    per_row = np.repeat(np.asarray(with_us, dtype=bool), sizes)
-    texts: dict[bool, list[str]] = {}
-    starts: dict[bool, list[int]] = {}
-    for flag in (False, True):
-        pick = per_row if flag else ~per_row
-        if pick.any():
-            texts[flag] = _format(wall_us[pick], offsets[pick], with_us=flag)
-            # where each array starts in its pass's list
-            starts[flag] = np.cumsum([0, *(n if w == flag else 0 for n, w in zip(sizes, with_us, strict=True))]
-                                     ).tolist()
-    out: list[list[str]] = []
-    for i, (n, flag) in enumerate(zip(sizes, with_us, strict=True)):
-        if n == 0:
-            out.append([])
-            continue
-        lo = starts[flag][i]
-        out.append(texts[flag][lo:lo + n])
+    if not fraction.any():
+        return _format(wall_us, offsets, with_us=False)
+    bounds = np.cumsum([0, *sizes]).tolist()
+    runs = [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True) if hi > lo]
+    flags = np.logical_or.reduceat(fraction, [lo for lo, _ in runs]).tolist()
+    if all(flags):  # the usual day: every run has a time with microseconds
+        return _format(wall_us, offsets, with_us=True)
+    per_row = np.repeat(np.asarray(flags, dtype=bool), [hi - lo for lo, hi in runs])
+    texts = {flag: iter(_format(wall_us[per_row == flag], offsets[per_row == flag], with_us=flag))
+             for flag in (False, True) if (per_row == flag).any()}
+    out: list[str] = []
+    for (lo, hi), flag in zip(runs, flags, strict=True):
+        out += itertools.islice(texts[flag], hi - lo)
     return out
 
 
@@ -112,62 +121,84 @@ def iso_times_each(ns: np.ndarray, tz: tzinfo) -> list[str]:
 
 def _format(wall_us: np.ndarray, offsets: np.ndarray, *, with_us: bool) -> list[str]:
     """``YYYY-MM-DDTHH:MM:SS[.ffffff]+HH:MM`` of wall-clock microseconds, written as a byte
-    matrix of digits (numpy's datetime_as_string and np.char take microseconds per value)."""
+    matrix (numpy's datetime_as_string and np.char take microseconds per value).
+
+    A row is a copy of its date-and-offset row (a day's instants have one or two of them), then
+    the time of day and the microseconds as whole blocks of bytes looked up in digit tables: a
+    few array operations per call, not two per digit.
+    """
     import numpy as np
 
     n = len(wall_us)
+    if n == 0:
+        return []
     secs, us = np.divmod(wall_us, 1_000_000)
     days, sod = np.divmod(secs, 86_400)
-    year, month, day = _civil_from_days(days)
-    hour, rem = np.divmod(sod, 3600)
-    minute, second = np.divmod(rem, 60)
-    sign = np.where(offsets < 0, ord("-"), ord("+"))
-    off_h, off_m = np.divmod(np.abs(offsets), 60)
-    fields: list[tuple[np.ndarray | int, int]] = [
-        (year, 4), (ord("-"), 0), (month, 2), (ord("-"), 0), (day, 2), (ord("T"), 0),
-        (hour, 2), (ord(":"), 0), (minute, 2), (ord(":"), 0), (second, 2),
-    ]
+    key = days * 4096 + (offsets + 2048)  # |offset| < 24 h = 1440 minutes
+    if (key == key[0]).all():
+        distinct, inverse = key[:1], None
+    else:
+        distinct, inverse = np.unique(key, return_inverse=True)
+    width = 32 if with_us else 25
+    mat = np.empty((n, 32), dtype=np.uint8)
+    words = mat.view(np.uint64)  # a row as four 8-byte words: one copy of its template
+    templates = _date_rows(distinct.tolist(), with_us=with_us).view(np.uint64)
+    words[:] = templates[0] if inverse is None else templates[inverse.reshape(-1)]
+    tables = _digit_tables()
+    minute, second = np.divmod(sod, 60)  # minute of the day
+    mat[:, 11:19].view(np.uint64)[:, 0] = tables.hh_mm[minute]
+    mat[:, 17:19].view(np.uint16)[:, 0] = tables.two_digits[second]
     if with_us:
-        fields += [(ord("."), 0), (us, 6)]
-    width = sum(max(w, 1) for _, w in fields) + 6
-    mat = np.empty((n, width), dtype=np.uint8)
-    col = 0
-    for value, digits in fields:
-        if digits == 0:
-            mat[:, col] = value
-            col += 1
-            continue
-        v = np.asarray(value, dtype=np.int64)
-        for k in range(digits - 1, -1, -1):
-            mat[:, col + k] = 48 + v % 10
-            v = v // 10
-        col += digits
-    mat[:, col] = sign
-    mat[:, col + 1] = 48 + off_h // 10
-    mat[:, col + 2] = 48 + off_h % 10
-    mat[:, col + 3] = ord(":")
-    mat[:, col + 4] = 48 + off_m // 10
-    mat[:, col + 5] = 48 + off_m % 10
+        hi, lo = np.divmod(us, 100)
+        mat[:, 20:24].view(np.uint32)[:, 0] = tables.four_digits[hi]
+        mat[:, 24:26].view(np.uint16)[:, 0] = tables.two_digits[lo]
     # One str per row, made by numpy from a UCS-4 view of the rows (half the time of slicing
     # one decoded text into rows).
-    rows: list[str] = mat.astype(np.uint32).view(f"U{width}").reshape(n).tolist()
+    rows: list[str] = mat[:, :width].astype(np.uint32).view(f"U{width}").reshape(n).tolist()
     return rows
 
 
-def _civil_from_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(year, month, day) of days since 1970-01-01, proleptic Gregorian (H. Hinnant's algorithm)."""
+def _date_rows(keys: list[int], *, with_us: bool) -> np.ndarray:
+    """32-byte rows ``YYYY-MM-DDT..:..:..[.......]+HH:MM`` per ``day * 4096 + offset + 2048``: the
+    parts every instant of that day shares (the dots are filled per instant)."""
     import numpy as np
 
-    z = days + 719468
-    era = np.floor_divide(z, 146097)
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = np.where(mp < 10, mp + 3, mp - 9)
-    year = yoe + era * 400 + (month <= 2)
-    return year, month, day
+    rows = []
+    for key in keys:
+        days, offset = divmod(key, 4096)
+        offset -= 2048
+        sign = "-" if offset < 0 else "+"
+        off_h, off_m = divmod(abs(offset), 60)
+        day = (_EPOCH + timedelta(days=days)).isoformat()
+        rows.append(f"{day}T00:00:00{'.000000' if with_us else ''}{sign}{off_h:02d}:{off_m:02d}".ljust(32))
+    return np.frombuffer("".join(rows).encode("ascii"), dtype=np.uint8).reshape(len(keys), 32)
+
+
+class _DigitTables:
+    """ASCII digits as whole blocks: ``HH:MM:`` of each minute of a day (8 bytes, the seconds
+    written over the last two), and every four-digit and two-digit number (small tables, made
+    once per process by broadcasting one digit column at a time)."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        digit = 48 + np.arange(10, dtype=np.uint8)
+        by_digit = np.empty((10, 10, 10, 10, 4), dtype=np.uint8)
+        for k in range(4):
+            by_digit[..., k] = digit.reshape([10 if axis == k else 1 for axis in range(4)])
+        four = by_digit.reshape(10_000, 4)
+        tens, ones = four[:100, 2], four[:100, 3]
+        hh_mm = np.full((24, 60, 8), ord(":"), dtype=np.uint8)  # by hour and minute: "HH:MM:.."
+        hh_mm[..., 0], hh_mm[..., 1] = tens[:24, None], ones[:24, None]
+        hh_mm[..., 3], hh_mm[..., 4] = tens[None, :60], ones[None, :60]
+        self.hh_mm = hh_mm.reshape(1440, 8).view(np.uint64)[:, 0]
+        self.four_digits = four.view(np.uint32)[:, 0]
+        self.two_digits = np.ascontiguousarray(four[:100, 2:]).view(np.uint16)[:, 0]
+
+
+@functools.cache
+def _digit_tables() -> _DigitTables:
+    return _DigitTables()
 
 
 def _utc_offsets_minutes(ns: np.ndarray, tz: tzinfo) -> np.ndarray:

@@ -196,6 +196,14 @@ class GroupSort:
         self.start_mask = segment_starts(sorted_keys)
         self.starts = np.flatnonzero(self.start_mask)
         self.present = sorted_keys[self.starts]
+        self.sizes = self.counts[self.present]  # rows per present group, in sorted order
+
+    @functools.cached_property
+    def segment(self) -> np.ndarray:
+        """Per sorted row: its group's index among the present groups."""
+        import numpy as np
+
+        return np.repeat(np.arange(len(self.starts)), self.sizes)
 
     def sum(self, values: np.ndarray) -> np.ndarray:
         """Exact per-group sums (int64, or Python ints for object arrays)."""
@@ -213,15 +221,12 @@ class GroupSort:
         out = np.full(self.groups, -1, dtype=np.int64)
         if len(self.starts) == 0:
             return out
-        if len(self.starts) == 1:  # one group: argmax/argmin return the earliest extreme
-            out[self.present[0]] = self.order[int(np.argmax(values) if largest else np.argmin(values))]
-            return out
-        keys = np.repeat(np.arange(len(self.starts)), np.diff(np.r_[self.starts, len(self.order)]))
         ordered = values[self.order]
-        by_value = np.argsort(-ordered if largest else ordered, kind="stable")
-        within = by_value[stable_order(keys[by_value])]  # by group, then by value, then by time
-        first = np.flatnonzero(segment_starts(keys[within]))
-        out[self.present] = self.order[within[first]]
+        top = (np.maximum if largest else np.minimum).reduceat(ordered, self.starts)
+        # The rows holding their group's extreme, in group order and time order within one
+        # (no sort by value): the first of each group is the earliest.
+        hits = np.flatnonzero(ordered == np.repeat(top, self.sizes))
+        out[self.present] = self.order[hits[segment_starts(self.segment[hits])]]
         return out
 
     def drawdown(self, delta: np.ndarray) -> np.ndarray:
@@ -231,11 +236,32 @@ class GroupSort:
         out = np.zeros(self.groups, dtype=object if delta.dtype == object else np.int64)
         if len(self.starts) == 0:
             return out
-        curve = segmented_cumsum(delta[self.order], self.start_mask)
-        peak = segmented_running_max(curve, self.start_mask)
+        ordered = delta[self.order]
+        curve = np.cumsum(ordered)
+        curve -= np.repeat(curve[self.starts] - ordered[self.starts], self.sizes)  # each group from 0
+        del ordered
         if curve.dtype == object:
+            peak = segmented_running_max(curve, self.start_mask)
             fall = np.array([max(p, 0) for p in peak.tolist()], dtype=object) - curve
         else:
-            fall = np.maximum(peak, 0) - curve
+            fall = np.maximum(self._running_max(curve), 0)
+            fall -= curve
         out[self.present] = np.maximum.reduceat(fall, self.starts)
         return out
+
+    def _running_max(self, curve: np.ndarray) -> np.ndarray:
+        """The running maximum of an int64 ``curve`` within each group (a new array)."""
+        import numpy as np
+
+        if len(self.starts) > 1:
+            # Lift each group above all earlier ones, so one running max never crosses a start.
+            low = int(curve.min())
+            span = int(curve.max()) - low + 1
+            if span * len(self.starts) < 2 ** 62:
+                lift = self.segment * span
+                lift -= low
+                peak = curve + lift
+                np.maximum.accumulate(peak, out=peak)
+                peak -= lift
+                return peak
+        return segmented_running_max(curve, self.start_mask)

@@ -13,6 +13,7 @@ from the report open the next day identically.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
@@ -148,9 +149,10 @@ class LotBook:
         quantities, averages = self._quantities_and_averages(bounds)
         sides = ["LONG" if v else "SHORT" for v in self.is_long.tolist()]
         return [
-            {"strategy": self.strategy[i], "symbol": self.symbol[i], "side": sides[i], "quantity": quantities[i],
-             "avg_price": averages[i], "lots": lot_rows[bounds[i]:bounds[i + 1]]}
-            for i in range(len(self))
+            {"strategy": strategy, "symbol": symbol, "side": side, "quantity": quantity, "avg_price": average,
+             "lots": lot_rows[lo:hi]}
+            for strategy, symbol, side, quantity, average, lo, hi in zip(
+                self.strategy, self.symbol, sides, quantities, averages, bounds[:-1], bounds[1:], strict=True)
         ]
 
     def _quantities_and_averages(self, bounds: list[int]) -> tuple[list[int | float], list[float]]:
@@ -258,7 +260,14 @@ def _texts(values: np.ndarray, decimals: int) -> list[str]:
     if values.dtype == object or len(values) < 64:
         return [format_scaled(v, decimals) for v in values.tolist()]
     unique, inverse = np.unique(values, return_inverse=True)
-    if 0 < decimals <= 18 and int(unique[0]) >= 0:  # sorted: all >= 0; format_scaled's text, steps inlined
+    if decimals == 0:
+        texts = objects(list(map(repr, unique.tolist())))  # an int's repr is its str, made faster
+    elif decimals <= _TABLE_DECIMALS and int(unique[0]) >= 0:  # sorted: all >= 0
+        # The whole part's digits and the fraction's text from a table, concatenated in numpy's
+        # object loop: one repr per value instead of a format() and an rstrip().
+        whole, frac = np.divmod(unique, 10 ** decimals)
+        texts = objects(list(map(repr, whole.tolist()))) + _fraction_texts(decimals)[frac]
+    elif 0 < decimals <= 18 and int(unique[0]) >= 0:  # format_scaled's text, steps inlined
         frac_format = f"0{decimals}d"
         texts = objects([f"{w}.{format(f, frac_format).rstrip('0')}" if f else str(w)
                          for w, f in zip((unique // 10 ** decimals).tolist(), (unique % 10 ** decimals).tolist(),
@@ -267,6 +276,17 @@ def _texts(values: np.ndarray, decimals: int) -> list[str]:
         texts = objects([format_scaled(v, decimals) for v in unique.tolist()])
     result: list[str] = texts[inverse.reshape(-1)].tolist()
     return result
+
+
+# Fractions of up to 3 decimals (prices in cents or ticks, fees in paise) come from a table of
+# at most 1,000 texts, made once.
+_TABLE_DECIMALS = 3
+
+
+@functools.cache
+def _fraction_texts(decimals: int) -> np.ndarray:
+    """``f / 10**decimals``'s text after the whole part, per ``f``: ``""`` for 0, ``".05"``, ``".5"``..."""
+    return objects([f".{f:0{decimals}d}".rstrip("0") if f else "" for f in range(10 ** decimals)])
 
 
 def book_columns(book: LotBook) -> dict[str, Any]:

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 
 from reports.pnl.fifo import Fifo, Legs
 from reports.pnl.inputs import Groups, Scales
-from reports.pnl.kernels import div_half_even
+from reports.pnl.kernels import div_half_even, stable_order
 from reports.pnl.lots import LotBook, trimmed
 
 if TYPE_CHECKING:
-    pass
+    import numpy as np
 
 
 def open_positions(legs: Legs, fifo: Fifo, groups: Groups, scales: Scales, tz: tzinfo) -> LotBook:
@@ -51,20 +51,22 @@ def open_positions(legs: Legs, fifo: Fifo, groups: Groups, scales: Scales, tz: t
     starts = np.flatnonzero(first)
     counts = np.diff(np.r_[starts, len(rows)])
     g = legs.e_group[rows[starts]]
-    strategy = [groups.strat_names[i] for i in groups.group_strategy[g].tolist()]
-    symbol = [groups.sym_names[i] for i in groups.group_symbol[g].tolist()]
+    strat_code, sym_code = groups.group_strategy[g], groups.group_symbol[g]
     last_row = rows[starts + counts - 1]
     is_long = legs.e_sq[last_row] > 0
-    # Positions sorted by (strategy, symbol); their lots move with them.
-    order = sorted(range(len(starts)), key=lambda i: (strategy[i], symbol[i]))
-    if order != list(range(len(starts))):
-        perm = np.asarray(order, dtype=np.int64)
+    # Positions sorted by (strategy, symbol) names, through the names' ranks (a position is one
+    # (strategy, symbol) pair, so there are no ties); their lots move with them.
+    perm = stable_order(_ranks(groups.strat_names)[strat_code] * max(len(groups.sym_names), 1)
+                        + _ranks(groups.sym_names)[sym_code])
+    if (perm != np.arange(len(perm))).any():
         new_counts = counts[perm]
         new_starts = np.cumsum(new_counts) - new_counts
         lot_order = np.arange(len(rows)) + np.repeat(starts[perm] - new_starts, new_counts)
-        strategy, symbol = [strategy[i] for i in order], [symbol[i] for i in order]
+        strat_code, sym_code = strat_code[perm], sym_code[perm]
         is_long, counts = is_long[perm], counts[perm]
         rows, left, fee_left = rows[lot_order], left[lot_order], fee_left[lot_order]
+    strategy = np.asarray(groups.strat_names, dtype=object)[strat_code].tolist()
+    symbol = np.asarray(groups.sym_names, dtype=object)[sym_code].tolist()
     qty, qd = trimmed(left, scales.qd)
     price, pd_ = trimmed(legs.e_price[rows], scales.pd)
     fee_out, fd = trimmed(fee_left, scales.scale)
@@ -75,3 +77,12 @@ def open_positions(legs: Legs, fifo: Fifo, groups: Groups, scales: Scales, tz: t
         qd=qd, pd=pd_, fd=fd, tz=tz, price_places=scales.price_places,
     )
 
+
+
+def _ranks(names: list[str]) -> np.ndarray:
+    """Each name's place in the sorted names."""
+    import numpy as np
+
+    ranks = np.empty(len(names), dtype=np.int64)
+    ranks[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+    return ranks

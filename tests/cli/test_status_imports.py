@@ -17,7 +17,7 @@ HEAVY = ("pydantic", "pydantic_core", "pandas", "numpy", "pandas_market_calendar
          "kiteconnect", "ib_async", "requests")  # psutil is fine: status looks at the recorded pid
 # Whole packages status has no use for: the end of day's pipeline, the FIFO, the CSV fast path.
 NOT_NEEDED = ("session.eod.pipeline", "session.eod.hooks", "reports.pnl.day", "reports.pnl.fifo",
-              "reports.journal.fastcsv", "reports.journal.read", "reports.render", "session.supervisor")
+              "reports.journal.fastcsv", "reports.journal.fastfields", "reports.journal.read", "reports.render", "session.supervisor")
 
 # The console script's own entry point, in a process that prints sys.modules as it exits.
 SCRIPT = """

@@ -57,22 +57,10 @@ def has_microseconds(ns: np.ndarray) -> bool:
     return bool(((ns // 1000) % 1_000_000).any())
 
 
-def iso_times_many(arrays: list[np.ndarray], tz: tzinfo) -> list[list[str]]:
-    """``[iso_times(a, tz) for a in arrays]`` in one or two formatting passes however many arrays
-    (the equity curve has one per strategy: the per-call numpy overhead was most of it)."""
-    import numpy as np
-
-    sizes = [len(a) for a in arrays]
-    if sum(sizes) == 0:
-        return [[] for _ in arrays]
-    texts = iso_times_runs(np.concatenate([np.asarray(a, dtype=np.int64) for a in arrays]), sizes, tz)
-    bounds = np.cumsum([0, *sizes]).tolist()
-    return [texts[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)]
-
-
 def iso_times_runs(ns: np.ndarray, sizes: list[int], tz: tzinfo) -> list[str]:
     """:func:`iso_times` of each run of ``sizes`` consecutive instants of ``ns``, in one list:
-    each run is printed with microseconds when any of its own times has them."""
+    each run is printed with microseconds when any of its own times has them. The equity curve
+    has a run per strategy: one formatting pass for all, not one numpy pass per series."""
     import numpy as np
 
     if len(ns) == 0:

@@ -124,19 +124,26 @@ def segmented_cumsum(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return total - (total[first] - values[first])
 
 
-def segmented_running_max(values: np.ndarray, start_mask: np.ndarray) -> np.ndarray:
+def segmented_running_max(values: np.ndarray, start_mask: np.ndarray,
+                          segment: np.ndarray | None = None) -> np.ndarray:
+    """The running maximum within each segment (a new array); ``segment``: each row's segment
+    number, when the caller has it already."""
     import numpy as np
 
     if values.dtype != object:
         if bool(start_mask[1:].any()) is False:
             return np.maximum.accumulate(values)  # one segment
         # Lift each segment above all earlier ones, so one running max never crosses a start.
-        segment = np.cumsum(start_mask) - 1
+        segment = np.cumsum(start_mask) - 1 if segment is None else segment
         low = int(values.min())
         span = int(values.max()) - low + 1
         if span * (int(segment[-1]) + 1) < 2 ** 62:
             lift = segment * span
-            return np.maximum.accumulate((values - low) + lift) - lift + low
+            lift -= low
+            peak = values + lift
+            np.maximum.accumulate(peak, out=peak)
+            peak -= lift
+            return peak
         import pandas as pd
 
         segment = np.cumsum(start_mask)
@@ -244,24 +251,7 @@ class GroupSort:
             peak = segmented_running_max(curve, self.start_mask)
             fall = np.array([max(p, 0) for p in peak.tolist()], dtype=object) - curve
         else:
-            fall = np.maximum(self._running_max(curve), 0)
+            fall = np.maximum(segmented_running_max(curve, self.start_mask, self.segment), 0)
             fall -= curve
         out[self.present] = np.maximum.reduceat(fall, self.starts)
         return out
-
-    def _running_max(self, curve: np.ndarray) -> np.ndarray:
-        """The running maximum of an int64 ``curve`` within each group (a new array)."""
-        import numpy as np
-
-        if len(self.starts) > 1:
-            # Lift each group above all earlier ones, so one running max never crosses a start.
-            low = int(curve.min())
-            span = int(curve.max()) - low + 1
-            if span * len(self.starts) < 2 ** 62:
-                lift = self.segment * span
-                lift -= low
-                peak = curve + lift
-                np.maximum.accumulate(peak, out=peak)
-                peak -= lift
-                return peak
-        return segmented_running_max(curve, self.start_mask)

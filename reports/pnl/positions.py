@@ -78,7 +78,6 @@ def open_positions(legs: Legs, fifo: Fifo, groups: Groups, scales: Scales, tz: t
     )
 
 
-
 def _ranks(names: list[str]) -> np.ndarray:
     """Each name's place in the sorted names."""
     import numpy as np

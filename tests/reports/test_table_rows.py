@@ -3,7 +3,7 @@
 * The bundled templates print the open positions with a Python filter (reports/table_rows.py)
   instead of a ``{% for %}`` loop: the whole Markdown and HTML report must be byte for byte
   what the same template with the loop put back renders, hostile values included.
-* The equity curve formats all series' times in one pass (isotimes.iso_times_many): equal to
+* The equity curve formats all series' times in one pass (isotimes.iso_times_runs): equal to
   one ``iso_times`` per series, which decides seconds vs microseconds per series.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from reports.journal import Fill
 from reports.markdown_text import MarkdownText
 from reports.pnl import compute_day
-from reports.pnl.isotimes import iso_times, iso_times_many
+from reports.pnl.isotimes import iso_times, iso_times_runs
 from reports.render import build_daily_report, render_daily_html, render_daily_markdown
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -92,10 +92,12 @@ def _reference_curve_times(arrays, tz):
 @given(st.lists(st.lists(st.tuples(st.integers(0, 3 * 86_400), st.sampled_from([0, 0, 0, 1, 999_999])),
                          max_size=6), max_size=6),
        st.sampled_from([IST, ZoneInfo("America/New_York"), UTC]))
-def test_iso_times_many_equals_one_call_per_array(arrays, tz):
+def test_iso_times_runs_equal_one_call_per_array(arrays, tz):
     base = 1_710_000_000 * 10**9  # around a US daylight-saving change
     ns = [np.array([base + s * 10**9 + us * 1000 for s, us in a], dtype=np.int64) for a in arrays]
-    assert iso_times_many(ns, tz) == _reference_curve_times(ns, tz)
+    joined = np.concatenate(ns) if ns else np.zeros(0, dtype=np.int64)
+    expected = [t for times in _reference_curve_times(ns, tz) for t in times]
+    assert iso_times_runs(joined, [len(a) for a in ns], tz) == expected
 
 
 def test_equity_curve_series_keep_their_own_precision():
